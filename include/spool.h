@@ -1,0 +1,343 @@
+/* spool — a work-stealing task runtime for C11.
+ *
+ * spool brings the model of Python's concurrent.futures to C: executors,
+ * futures, wait, as_completed and shutdown, with two extensions of the
+ * betterconcurrent project:
+ *
+ *   - spool_yield_until_done(): a task waits for other futures without
+ *     holding its worker thread;
+ *   - spool_join(): waits until every task, and every task they spawned,
+ *     has finished.
+ *
+ * and a fork-join fast path (spool_fork / spool_sync) for fine-grained
+ * recursive parallelism.
+ *
+ * Everything the library offers is declared and documented in this file.
+ *
+ * CONVENTIONS (they hold for every function below)
+ *
+ * Errors. A function that can fail returns an int: 0 (SPOOL_OK) on success,
+ *   or one of the SPOOL_E* codes. The runtime's codes lie in the reserved
+ *   block -10001 .. -10999. A task's error code (its "exception") is any
+ *   other nonzero int, so -1, -errno and positive codes pass through
+ *   unchanged; a task that returns a value inside the reserved block has it
+ *   reported as SPOOL_EINVAL. spool_strerror() names every code.
+ *
+ * Out-parameters are set to NULL on failure. `result` pointers may be NULL.
+ *   A task's *result is NULL when it starts.
+ *
+ * Ownership. spool_submit() and spool_future_create() hand the caller one
+ *   reference to the future; release it with spool_future_release(). The
+ *   runtime holds its own reference while a task is queued, running or
+ *   suspended, and while callbacks run. spool_wait(), the yields, the
+ *   spool_as_completed_* functions and callbacks *borrow* futures: the caller
+ *   keeps its references until the call (for as_completed: until
+ *   spool_as_completed_end()) returns. A callback may release references,
+ *   including the caller's last one.
+ *
+ * Visibility. Everything a task did happens-before the return of any call
+ *   that observes its completion: result, exception, a done() that returns
+ *   true, wait, as_completed_next, its callbacks, the yields, spool_sync,
+ *   spool_join and spool_shutdown(wait).
+ *
+ * Callbacks added before completion run once, in the order added, on the
+ *   thread that completed or cancelled the future (before
+ *   spool_future_cancel() returns, for a cancel). A callback added to a
+ *   future that is already done runs at once on the caller's thread, before
+ *   spool_future_add_done_callback() returns. Callbacks may submit, complete
+ *   other futures and release references; they should not block.
+ *
+ * NULL. spool_future_release(NULL) and spool_executor_destroy(NULL) do
+ *   nothing; every other function given NULL where an object is needed
+ *   returns SPOOL_EINVAL (or false / NULL / -1 for the queries).
+ *
+ * Timeouts are in seconds (a double). Any negative timeout, such as
+ *   SPOOL_FOREVER, waits forever; 0 polls; NaN is SPOOL_EINVAL.
+ *
+ * Threads. "A worker" means a worker thread of the same executor; a call
+ *   from another executor's worker acts as a call from outside. Worker
+ *   threads block asynchronous signals, so signals go to the program's own
+ *   threads. After fork(), the child must not use an executor created by the
+ *   parent.
+ *
+ * Migration. After spool_yield_until_done(), or a spool_sync() that had to
+ *   wait for a thief, a task may continue on a different worker thread. A
+ *   blocking call inside a task (spool_future_result() and friends) may run
+ *   other tasks inline, and so may also be a migration point. Across such a
+ *   point, do not hold a thread-owned lock (a pthread_mutex_t) and do not use
+ *   the address of a thread-local variable (errno included) taken before it.
+ *
+ * Misuse that cannot be reported (destroying an executor from one of its own
+ *   tasks, syncing frames out of order in a debug build, overflowing a fiber
+ *   stack) prints one line naming the problem and the fix to stderr and
+ *   aborts. Otherwise the library never prints, never calls exit() and never
+ *   aborts.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SPOOL_VERSION_MAJOR 0
+#define SPOOL_VERSION_MINOR 1
+#define SPOOL_VERSION_PATCH 0
+
+#ifdef __cplusplus
+#define SPOOL_ALIGNAS(n) alignas(n)
+#else
+#define SPOOL_ALIGNAS(n) _Alignas(n)
+#endif
+
+/* ---- Error codes --------------------------------------------------------- */
+
+#define SPOOL_OK         0
+#define SPOOL_ECANCELLED (-10001) /* the future was cancelled (CancelledError) */
+#define SPOOL_ETIMEDOUT  (-10002) /* the wait's timeout expired (TimeoutError) */
+#define SPOOL_ESHUTDOWN  (-10003) /* the executor is shut down: nothing new can be scheduled */
+#define SPOOL_ENOMEM     (-10004) /* out of memory; nothing was scheduled, nothing leaked */
+#define SPOOL_EINVAL     (-10005) /* invalid argument: NULL object, bad config, NaN timeout */
+#define SPOOL_ESTATE     (-10006) /* not allowed in this state (InvalidStateError) */
+#define SPOOL_EBROKEN    (-10007) /* a worker initializer failed (BrokenThreadPool) */
+#define SPOOL_EEXHAUSTED (-10008) /* spool_as_completed_next: every future was returned */
+
+/* A static, human-readable string for every runtime code; "task error" for
+   any other nonzero code, "success" for 0. Never NULL. */
+const char *spool_strerror(int code);
+
+/* ---- Types --------------------------------------------------------------- */
+
+typedef struct spool_executor spool_executor;         /* opaque */
+typedef struct spool_future spool_future;             /* opaque, reference-counted */
+typedef struct spool_as_completed spool_as_completed; /* opaque */
+
+/* A task: returns 0, or its error code; may store a result in *result
+   (NULL on entry). */
+typedef int (*spool_fn)(void *arg, void **result);
+
+/* A done callback: see "Callbacks" above. `f` is borrowed. */
+typedef void (*spool_callback)(spool_future *f, void *user);
+
+/* Where workers run. NONE: the OS decides. CORE: worker i pinned to the i-th
+   core of the allowed set. SPREAD: workers spread across NUMA nodes and
+   caches. NUMA: each worker bound to the cores of one NUMA node. */
+typedef enum spool_bind {
+  SPOOL_BIND_NONE,
+  SPOOL_BIND_CORE,
+  SPOOL_BIND_SPREAD,
+  SPOOL_BIND_NUMA
+} spool_bind;
+
+/* spool_wait's condition, as in Python. A cancelled future is not an
+   exception. */
+typedef enum spool_return_when {
+  SPOOL_ALL_COMPLETED,
+  SPOOL_FIRST_COMPLETED,
+  SPOOL_FIRST_EXCEPTION
+} spool_return_when;
+
+/* Executor configuration. Fill with spool_config_init(), then override
+   fields. */
+typedef struct spool_config {
+  unsigned workers;                  /* 0: one per hardware thread the process may use */
+  spool_bind bind;                   /* default SPOOL_BIND_NONE */
+  size_t fiber_stack_size;           /* bytes; default 1 MiB */
+  unsigned max_fibers;               /* live fibers; default 16384 */
+  const char *thread_name_prefix;    /* default "spool" */
+  int (*initializer)(void *initarg); /* run on each worker thread before its first task */
+  void *initarg;
+  bool catch_stack_overflow; /* default true: a clear message instead of a bare SIGSEGV */
+  const char *env_error;     /* set by spool_config_init: the malformed variable, or NULL */
+  void *reserved[8];         /* zero */
+} spool_config;
+
+/* A fork-join frame (see spool_fork). Allocate it on the stack or in an
+   array; its contents are private. */
+typedef struct spool_task {
+  SPOOL_ALIGNAS(16) unsigned char opaque[64];
+} spool_task;
+
+/* Counters, per worker or summed (spool_stats_read). */
+typedef struct spool_stats {
+  uint64_t tasks_run, steals_tried, steals_won, inline_claims, suspends, resumes, forks,
+      forks_stolen, cancelled, nested_waits;
+  double seconds_asleep;
+  uint64_t reserved[8];
+} spool_stats;
+
+/* Any negative timeout waits forever. */
+#define SPOOL_FOREVER (-1.0)
+
+/* ---- Executor ------------------------------------------------------------ */
+
+/* Fills *c with the defaults, then reads the environment:
+ *   SPOOL_WORKERS        a count; 0 means the default
+ *   SPOOL_BIND           none | core | spread | numa
+ *   SPOOL_STACK_SIZE     bytes, optional K/M suffix (either case), >= 16K,
+ *                        rounded up to whole pages
+ *   SPOOL_MAX_FIBERS     >= 1
+ *   SPOOL_CATCH_OVERFLOW 0 | 1
+ * Parsing is strict: "8x", "-1", "", an overflow are malformed. The first
+ * malformed variable's name is stored in c->env_error, and
+ * spool_executor_create() then fails with SPOOL_EINVAL, so a typo in a
+ * deployment never passes silently. Fields set after this call override the
+ * environment (but not a recorded env_error). */
+void spool_config_init(spool_config *c);
+
+/* Creates an executor and starts its workers. `c` may be NULL (the defaults
+ * of spool_config_init). Waits until every worker has run c->initializer on
+ * its own thread (where spool_current_worker() is its index). Fails with
+ * SPOOL_EINVAL for a bad config (c->env_error set, a nonzero reserved field,
+ * max_fibers 0, a stack below 16 KiB), SPOOL_EBROKEN if an initializer
+ * returned nonzero, SPOOL_ENOMEM; on failure *ex is NULL and nothing is
+ * left behind. */
+int spool_executor_create(spool_executor **ex, const spool_config *c);
+
+/* Schedules fn(arg, &result). With `out` non-NULL, *out receives a new
+ * future (one reference for the caller); with `out` NULL the task is
+ * fire-and-forget: no future is allocated and a failure is reported by the
+ * next spool_join(). From a worker of `ex` the task goes onto that worker's
+ * deque, from anywhere else onto an injection queue. Returns SPOOL_EINVAL
+ * (NULL ex or fn), SPOOL_ESHUTDOWN after spool_shutdown(), SPOOL_ENOMEM. */
+int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out);
+
+/* Waits until every task submitted so far, and every task they spawn,
+ * transitively, has finished (a suspended task has not). Returns SPOOL_OK;
+ * SPOOL_ETIMEDOUT; or the error code of the first fire-and-forget task that
+ * failed since the previous join (exactly one of several concurrent joiners
+ * sees it; a join that times out leaves it for the next). From inside a
+ * task of `ex`: SPOOL_ESTATE. */
+int spool_join(spool_executor *ex, double timeout);
+
+/* Stops new submissions (SPOOL_ESHUTDOWN from then on, from outside and
+ * from tasks); running tasks, continuations and spool_fork inside running
+ * tasks go on. With `cancel_futures`, every task not yet started is
+ * cancelled before the call returns (fire-and-forget ones are dropped and
+ * counted in the `cancelled` statistic); otherwise queued tasks still run.
+ * With `wait`, returns after all of that has finished and the workers have
+ * exited; a task suspended on a future that nobody completes keeps it
+ * waiting. Idempotent (a later call may still ask for cancel or wait). With
+ * `wait` from inside a task of `ex`: SPOOL_ESTATE. */
+int spool_shutdown(spool_executor *ex, bool wait, bool cancel_futures);
+
+/* spool_shutdown(ex, true, false), then frees the executor. Futures still
+ * held stay valid; their spool_future_executor() becomes NULL. Nothing
+ * queued leaks. NULL does nothing. From inside one of its own tasks: misuse
+ * (aborts with a message). */
+void spool_executor_destroy(spool_executor *ex);
+
+/* The number of workers (0 for NULL). */
+unsigned spool_executor_workers(const spool_executor *ex);
+
+/* The executor and worker index running the caller, or NULL / -1 on a
+ * thread that is not a worker. Correct after a migration. */
+spool_executor *spool_current_executor(void);
+int spool_current_worker(void);
+
+/* ---- Futures ------------------------------------------------------------- */
+
+/* States: PENDING -> RUNNING -> FINISHED, or PENDING -> CANCELLED. A created
+ * future goes from PENDING to FINISHED when completed. */
+
+/* Waits for the future and returns SPOOL_OK with the task's result in
+ * *result, or the task's error code (*result NULL), SPOOL_ECANCELLED, or
+ * SPOOL_ETIMEDOUT. On a worker of the future's executor with
+ * SPOOL_FOREVER, a task not yet started is claimed and run inline on the
+ * calling thread, so waiting for queued work never deadlocks. */
+int spool_future_result(spool_future *f, double timeout, void **result);
+
+/* The task's error code, 0 if it succeeded, SPOOL_ECANCELLED, or
+ * SPOOL_ETIMEDOUT. Runs a not-yet-started task inline as _result does. */
+int spool_future_exception(spool_future *f, double timeout);
+
+/* True if the future is (now) cancelled; false if it is running or
+ * finished. Callbacks run before it returns. */
+bool spool_future_cancel(spool_future *f);
+
+bool spool_future_cancelled(const spool_future *f);
+bool spool_future_running(const spool_future *f);
+bool spool_future_done(const spool_future *f); /* finished or cancelled */
+
+/* Adds a done callback (see "Callbacks" above). SPOOL_EINVAL for NULL f or
+ * cb, SPOOL_ENOMEM. */
+int spool_future_add_done_callback(spool_future *f, spool_callback cb, void *user);
+
+/* The executor that made the future; NULL for a created future or once the
+ * executor is destroyed. */
+spool_executor *spool_future_executor(const spool_future *f);
+
+void spool_future_retain(spool_future *f);
+void spool_future_release(spool_future *f); /* NULL does nothing */
+
+/* A future that the caller completes (bridges external events to tasks). */
+int spool_future_create(spool_future **out);
+
+/* Complete a created future. SPOOL_ESTATE if it is already done or belongs
+ * to a task; for set_exception, an `error` of 0 or in the reserved block is
+ * SPOOL_EINVAL. Callbacks and waiters run / wake before it returns. */
+int spool_future_set_result(spool_future *f, void *result);
+int spool_future_set_exception(spool_future *f, int error);
+
+/* ---- Waiting on many ----------------------------------------------------- */
+
+/* Waits until `when` holds for fs[0..n): ALL_COMPLETED, FIRST_COMPLETED, or
+ * FIRST_EXCEPTION (a future finished with an error; else all completed).
+ * Reorders fs stably so that the *ndone done futures come first (Python's
+ * done / not_done sets). Returns SPOOL_OK, or SPOOL_ETIMEDOUT if it returns
+ * because of the timeout (fs is still reordered). n == 0 returns at once.
+ * ALL_COMPLETED with SPOOL_FOREVER on a worker runs queued tasks inline. */
+int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when when, size_t *ndone);
+
+/* An iterator that yields fs's futures in completion order; a future that
+ * appears twice is returned once. It borrows fs's futures until _end. */
+int spool_as_completed_begin(spool_as_completed **it, spool_future **fs, size_t n);
+
+/* The next completed future (borrowed) in *next; SPOOL_ETIMEDOUT;
+ * SPOOL_EEXHAUSTED once all have been returned. */
+int spool_as_completed_next(spool_as_completed *it, double timeout, spool_future **next);
+
+void spool_as_completed_end(spool_as_completed *it);
+
+/* ---- Cooperative waiting ------------------------------------------------- */
+
+/* Returns when every future in fs is done (fs is not reordered). Inside a
+ * task on a worker: first runs inline any awaited task not yet started; if
+ * some are still running elsewhere, suspends the calling task and frees the
+ * worker; the task continues (perhaps on another worker) once the last of
+ * them completes. Anywhere else: blocks like spool_wait(ALL_COMPLETED).
+ * Afterwards spool_future_done() is true for each. See "Migration". */
+int spool_yield_until_done(spool_future **fs, size_t n);
+int spool_future_yield_until_done(spool_future *f);
+
+/* ---- Fork-join ----------------------------------------------------------- */
+
+/* Makes fn(arg) available to other workers; no allocation, no reference
+ * counting. On a thread that is no spool worker it runs fn at once and
+ * spool_sync() returns its outcome. */
+void spool_fork(spool_task *t, spool_fn fn, void *arg);
+
+/* Returns fn's code and result (*result NULL when the code is nonzero).
+ * Frames are synced in the reverse order of their forks. */
+int spool_sync(spool_task *t, void **result);
+
+/* Runs a root task on `ex` and waits for it: the entry point from main().
+ * Returns fn's code, or a runtime code. Inside a task of `ex` it calls fn
+ * inline. */
+int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
+
+/* ---- Observability ------------------------------------------------------- */
+
+/* One worker's counters, or the totals with worker == -1. SPOOL_EINVAL for
+ * NULL arguments or a worker index out of range. */
+int spool_stats_read(spool_executor *ex, int worker, spool_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPOOL_H */

@@ -1,0 +1,451 @@
+/* The executor: create, submit, shutdown, destroy.
+ *
+ * Lifetime. create starts the workers and waits for every initializer.
+ * shutdown stops submissions; the workers leave their loop once shut down
+ * and every task counted created has finished (worker.c); the first
+ * shutdown(wait) joins the threads; destroy then drains what is left in the
+ * queues (entries of tasks already cancelled or run inline), clears the
+ * futures' executor pointer and waits for outside hand-offs in flight.
+ *
+ * Shutdown versus submit. A submission counts itself created (seq_cst)
+ * before it reads the state (seq_cst); shutdown stores the state (seq_cst)
+ * before anything checks whether the workers may exit. So either the
+ * submission sees the shutdown and withdraws (counting itself finished), or
+ * the exit check sees it created and the workers stay until it has run. */
+#include "internal.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+_Noreturn void spool_misuse(const char *message) {
+  /* One line, with write(2): this may run where stdio is not safe. */
+  char line[512];
+  int n = snprintf(line, sizeof line, "spool: %s\n", message);
+  if (n > 0) {
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    (void)w;
+  }
+  abort();
+}
+
+const char *spool_strerror(int code) {
+  switch (code) {
+  case SPOOL_OK:
+    return "success";
+  case SPOOL_ECANCELLED:
+    return "the future was cancelled";
+  case SPOOL_ETIMEDOUT:
+    return "the wait timed out";
+  case SPOOL_ESHUTDOWN:
+    return "the executor is shut down";
+  case SPOOL_ENOMEM:
+    return "out of memory";
+  case SPOOL_EINVAL:
+    return "invalid argument";
+  case SPOOL_ESTATE:
+    return "operation not allowed in this state";
+  case SPOOL_EBROKEN:
+    return "a worker initializer failed";
+  case SPOOL_EEXHAUSTED:
+    return "every future has been returned";
+  default:
+    return error_is_reserved(code) ? "unknown spool error" : "task error";
+  }
+}
+
+/* ---- The weak handle ---------------------------------------------------- */
+
+void handle_retain(exec_handle *h) {
+  /* relaxed: the caller holds a reference already (the executor's). */
+  fetch_add_relaxed(&h->refs, 1);
+}
+
+void handle_release(exec_handle *h) {
+  /* acq_rel: the last release sees every other holder's uses. */
+  if (fetch_sub_acq_rel(&h->refs, 1) == 1) free(h);
+}
+
+spool_executor *handoff_begin(exec_handle *h) {
+  /* seq_cst: Dekker with destroy (store ex = NULL, then load handoffs). */
+  fetch_add_seq_cst(&h->handoffs, 1);
+  return load_seq_cst(&h->ex);
+}
+
+void handoff_end(exec_handle *h) {
+  /* release: pairs with destroy's acquire load of handoffs, so the
+     hand-off's accesses to the executor happen before it is freed. */
+  atomic_fetch_sub_explicit(&h->handoffs, 1, memory_order_release);
+}
+
+/* ---- Worker identity ---------------------------------------------------- */
+
+static _Thread_local worker *tls_worker;
+
+__attribute__((noinline)) worker *worker_self(void) {
+  /* The barrier stops the compiler from treating this as a pure function
+     and reusing a result (or the TLS address) across a fiber switch. */
+  __asm__ __volatile__("" ::: "memory");
+  return tls_worker;
+}
+
+__attribute__((noinline)) void worker_set_self(worker *w) {
+  __asm__ __volatile__("" ::: "memory");
+  tls_worker = w;
+}
+
+spool_executor *spool_current_executor(void) {
+  worker *w = worker_self();
+  return w ? w->ex : NULL;
+}
+
+int spool_current_worker(void) {
+  worker *w = worker_self();
+  return w ? (int)w->index : -1;
+}
+
+unsigned spool_executor_workers(const spool_executor *ex) {
+  return ex ? ex->nworkers : 0;
+}
+
+bool executor_accepting(spool_executor *ex) {
+  /* seq_cst: see the file comment (shutdown versus submit). */
+  return load_seq_cst(&ex->state) == EXEC_RUNNING;
+}
+
+/* ---- Scheduling --------------------------------------------------------- */
+
+bool executor_schedule(spool_executor *ex, worker *self, work_item *item) {
+  if (self) {
+    if (!deque_push(&self->dq, item)) return false;
+    park_notify_relaxed(&ex->lot);
+    return true;
+  }
+  injector_push(&ex->injectors[topology_current_node(ex)], item);
+  park_notify(&ex->lot);
+  return true;
+}
+
+/* Fire-and-forget items: recycled through the running worker's free list. */
+typedef struct detached_task {
+  work_item item;
+  spool_fn fn;
+  void *arg;
+} detached_task;
+
+static detached_task *detached_alloc(worker *self) {
+  if (self && self->free_items) {
+    work_item *it = self->free_items;
+    self->free_items = it->next;
+    self->free_count--;
+    return container_of(it, detached_task, item);
+  }
+  return malloc(sizeof(detached_task));
+}
+
+void detached_free(work_item *item, worker *self) {
+  if (self && self->free_count < WORKER_FREE_ITEMS_MAX) {
+    item->next = self->free_items;
+    self->free_items = item;
+    self->free_count++;
+    return;
+  }
+  free(container_of(item, detached_task, item));
+}
+
+worker *detached_run(work_item *item, worker *self) {
+  detached_task *t = container_of(item, detached_task, item);
+  spool_executor *ex = self->ex;
+  void *result = NULL;
+  int error = t->fn(t->arg, &result);
+  self = worker_self(); /* the task may have moved to another worker */
+  STAT_ADD(self, tasks_run, 1);
+  if (error) join_record_error(ex, task_error(error));
+  detached_free(item, self);
+  join_count_finished(ex, self);
+  return self;
+}
+
+int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out) {
+  if (out) *out = NULL;
+  if (!ex || !fn) return SPOOL_EINVAL;
+  worker *self = worker_of(ex, worker_self());
+  if (!executor_accepting(ex)) return SPOOL_ESHUTDOWN;
+
+  work_item *item;
+  spool_future *f = NULL;
+  if (out) {
+    int rc = future_new_task(&f, ex->handle, fn, arg);
+    if (rc != SPOOL_OK) return rc;
+    spool_future_retain(f); /* the queue's reference */
+    item = &f->item;
+  } else {
+    detached_task *t = detached_alloc(self);
+    if (!t) return SPOOL_ENOMEM;
+    t->fn = fn;
+    t->arg = arg;
+    t->item.kind = WORK_DETACHED;
+    t->item.run = detached_run;
+    item = &t->item;
+  }
+
+  join_count_created(ex, self);
+  /* Re-check after counting (file comment): a submission racing with
+     shutdown either withdraws here or is waited for by the workers. */
+  if (!executor_accepting(ex) || !executor_schedule(ex, self, item)) {
+    int rc = executor_accepting(ex) ? SPOOL_ENOMEM : SPOOL_ESHUTDOWN;
+    join_count_finished(ex, self);
+    if (f) {
+      spool_future_release(f);
+      spool_future_release(f);
+    } else {
+      detached_free(item, self);
+    }
+    return rc;
+  }
+  if (out) *out = f;
+  return SPOOL_OK;
+}
+
+/* ---- Create ------------------------------------------------------------- */
+
+static void executor_free(spool_executor *ex) {
+  for (unsigned i = 0; i < ex->nworkers; i++) {
+    worker *w = &ex->workers[i];
+    deque_destroy(&w->dq);
+    while (w->free_items) {
+      work_item *it = w->free_items;
+      w->free_items = it->next;
+      free(container_of(it, detached_task, item));
+    }
+  }
+  for (unsigned i = 0; i < ex->ninjectors; i++)
+    injector_destroy(&ex->injectors[i]);
+  free(ex->injectors);
+  free(ex->workers);
+  free(ex->cpu_node);
+  pthread_mutex_destroy(&ex->start_lock);
+  pthread_cond_destroy(&ex->start_cond);
+  pthread_mutex_destroy(&ex->exit_lock);
+  if (ex->handle) handle_release(ex->handle);
+  free(ex);
+}
+
+int spool_executor_create(spool_executor **out, const spool_config *c) {
+  if (!out) return SPOOL_EINVAL;
+  *out = NULL;
+  spool_config defaults;
+  if (!c) {
+    spool_config_init(&defaults);
+    c = &defaults;
+  }
+  int rc = config_validate(c);
+  if (rc != SPOOL_OK) return rc;
+
+  topology_plan plan;
+  rc = topology_plan_make(&plan, c->workers, c->bind);
+  if (rc != SPOOL_OK) return rc;
+
+  spool_executor *ex = calloc(1, sizeof *ex);
+  if (!ex) {
+    topology_plan_free(&plan);
+    return SPOOL_ENOMEM;
+  }
+  ex->config = *c;
+  ex->config.env_error = NULL;
+  snprintf(ex->name_prefix, sizeof ex->name_prefix, "%s",
+           c->thread_name_prefix ? c->thread_name_prefix : "spool");
+  ex->config.thread_name_prefix = ex->name_prefix;
+  pthread_mutex_init(&ex->start_lock, NULL);
+  pthread_cond_init(&ex->start_cond, NULL);
+  pthread_mutex_init(&ex->exit_lock, NULL);
+  park_init(&ex->lot);
+  event_init(&ex->join_event);
+  atomic_init(&ex->state, EXEC_RUNNING);
+
+  ex->handle = calloc(1, sizeof *ex->handle);
+  ex->workers = aligned_alloc(SPOOL_CACHE_LINE, sizeof(worker) * plan.workers);
+  ex->injectors = calloc(plan.nodes, sizeof(injector));
+  if (!ex->handle || !ex->workers || !ex->injectors) {
+    free(ex->workers);
+    ex->workers = NULL;
+    topology_plan_free(&plan);
+    executor_free(ex);
+    return SPOOL_ENOMEM;
+  }
+  atomic_init(&ex->handle->ex, ex);
+  atomic_init(&ex->handle->refs, 1);
+  ex->ninjectors = plan.nodes;
+  for (unsigned i = 0; i < plan.nodes; i++)
+    injector_init(&ex->injectors[i]);
+  memset(ex->workers, 0, sizeof(worker) * plan.workers);
+  for (unsigned i = 0; i < plan.workers; i++) {
+    worker *w = &ex->workers[i];
+    w->ex = ex;
+    w->index = i;
+    w->node = plan.node[i];
+    w->bound = plan.cpus != NULL;
+    if (w->bound) w->cpus = plan.cpus[i];
+    w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+    /* 256 items before the first growth: measured fib-style recursions
+       stay below it; the deque doubles when needed. */
+    if (!deque_init(&w->dq, 8)) {
+      ex->nworkers = i;
+      topology_plan_free(&plan);
+      executor_free(ex);
+      return SPOOL_ENOMEM;
+    }
+    ex->nworkers = i + 1;
+  }
+  ex->cpu_node = plan.cpu_node;
+  ex->cpu_node_len = plan.cpu_node_len;
+  plan.cpu_node = NULL;
+  topology_plan_free(&plan);
+
+  /* Start the workers with every asynchronous signal blocked, so signals go
+     to the program's own threads (the mask is inherited). */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGFPE);
+  sigdelset(&all, SIGILL);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  unsigned started = 0;
+  for (; started < ex->nworkers; started++) {
+    if (pthread_create(&ex->workers[started].thread, NULL, worker_thread_main,
+                       &ex->workers[started]) != 0)
+      break;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+  /* Wait for every started worker's initializer. */
+  pthread_mutex_lock(&ex->start_lock);
+  while (ex->started < started)
+    pthread_cond_wait(&ex->start_cond, &ex->start_lock);
+  bool failed = ex->init_failed || started < ex->nworkers;
+  if (failed) ex->start_abort = true;
+  ex->start_released = true;
+  pthread_cond_broadcast(&ex->start_cond);
+  pthread_mutex_unlock(&ex->start_lock);
+
+  if (failed) {
+    for (unsigned i = 0; i < started; i++)
+      pthread_join(ex->workers[i].thread, NULL);
+    rc = started < ex->nworkers ? SPOOL_ENOMEM : SPOOL_EBROKEN;
+    executor_free(ex);
+    return rc;
+  }
+  *out = ex;
+  return SPOOL_OK;
+}
+
+/* ---- Shutdown and destroy ----------------------------------------------- */
+
+/* Takes every queued item as a thief and cancels or drops the tasks among
+   them; frames and continuations belong to running tasks and go back to
+   the workers through an injection queue. */
+static void executor_cancel_queued(spool_executor *ex, worker *caller) {
+  work_item *keep = NULL;
+  for (unsigned i = 0; i < ex->nworkers + ex->ninjectors; i++) {
+    for (;;) {
+      work_item *item = NULL;
+      if (i < ex->nworkers) {
+        steal_status s = deque_steal(&ex->workers[i].dq, &item);
+        if (s == STEAL_EMPTY) break;
+        if (s == STEAL_LOST_RACE) continue;
+      } else {
+        item = injector_take(&ex->injectors[i - ex->nworkers]);
+        if (!item) break;
+      }
+      switch (item->kind) {
+      case WORK_TASK: {
+        spool_future *f = container_of(item, spool_future, item);
+        future_cancel_from(f, caller);
+        spool_future_release(f); /* the queue's reference */
+        break;
+      }
+      case WORK_DETACHED:
+        stats_count_cancelled(ex, caller);
+        detached_free(item, caller);
+        join_count_finished(ex, caller);
+        break;
+      default:
+        item->next = keep;
+        keep = item;
+      }
+    }
+  }
+  while (keep) {
+    work_item *next = keep->next;
+    injector_push(&ex->injectors[0], keep);
+    keep = next;
+  }
+  park_notify_all(&ex->lot);
+}
+
+static void executor_join_threads(spool_executor *ex) {
+  pthread_mutex_lock(&ex->exit_lock);
+  if (!ex->threads_joined) {
+    for (unsigned i = 0; i < ex->nworkers; i++)
+      pthread_join(ex->workers[i].thread, NULL);
+    ex->threads_joined = true;
+  }
+  pthread_mutex_unlock(&ex->exit_lock);
+}
+
+int spool_shutdown(spool_executor *ex, bool wait, bool cancel_futures) {
+  if (!ex) return SPOOL_EINVAL;
+  worker *self = worker_of(ex, worker_self());
+  if (wait && self) return SPOOL_ESTATE;
+  /* seq_cst: see the file comment (shutdown versus submit). */
+  store_seq_cst(&ex->state, EXEC_SHUTDOWN);
+  if (cancel_futures) executor_cancel_queued(ex, self);
+  /* Idle workers re-check whether they may exit; a joiner may be settled. */
+  park_notify_all(&ex->lot);
+  event_signal(&ex->join_event);
+  if (wait) executor_join_threads(ex);
+  return SPOOL_OK;
+}
+
+/* After the threads are joined: what is left in the queues are entries of
+   tasks that were cancelled or run inline; release their references. */
+static void executor_drain_skipped(spool_executor *ex) {
+  for (unsigned i = 0; i < ex->nworkers + ex->ninjectors; i++) {
+    for (;;) {
+      work_item *item = NULL;
+      if (i < ex->nworkers) {
+        if (deque_steal(&ex->workers[i].dq, &item) == STEAL_EMPTY) break;
+        if (!item) continue;
+      } else if (!(item = injector_take(&ex->injectors[i - ex->nworkers]))) {
+        break;
+      }
+      if (item->kind == WORK_TASK) {
+        spool_future *f = container_of(item, spool_future, item);
+        future_cancel_from(f, NULL); /* a no-op unless still pending */
+        spool_future_release(f);
+      } else if (item->kind == WORK_DETACHED) {
+        detached_free(item, NULL);
+      }
+    }
+  }
+}
+
+void spool_executor_destroy(spool_executor *ex) {
+  if (!ex) return;
+  worker *self = worker_self();
+  if (self && self->ex == ex)
+    spool_misuse("spool_executor_destroy() called from one of the executor's own tasks; "
+                 "destroy it from the thread that created it");
+  spool_shutdown(ex, true, false);
+  executor_drain_skipped(ex);
+  exec_handle *h = ex->handle;
+  /* seq_cst: Dekker with handoff_begin() (store ex, then load handoffs). */
+  store_seq_cst(&h->ex, NULL);
+  /* acquire: pairs with the release decrement in handoff_end(). */
+  while (load_acquire(&h->handoffs) != 0)
+    sched_yield();
+  executor_free(ex);
+}

@@ -1,0 +1,135 @@
+/* spool_fork / spool_sync / spool_run.
+ *
+ * A frame lives in the caller's spool_task (on its stack). spool_fork pushes
+ * a pointer to it onto the current worker's deque; spool_sync pops it back
+ * and calls the function directly when nobody took it.
+ *
+ * Frame protocol. The deque entry is the only licence to run the frame:
+ * whoever takes it (the owner's pop, a thief's steal, or a worker popping
+ * its own deque in its loop) runs it, and no one else ever does. The frame's
+ * `state` goes PENDING -> DONE, written by the runner's exchange as its last
+ * access to the frame; the syncer may first turn PENDING into WAITED (CAS)
+ * to ask the runner for a wake-up. Invariants:
+ *   - when spool_sync returns, no deque entry and no thread refers to the
+ *     frame: either the syncer popped the entry itself, or the runner's
+ *     exchange to DONE (seen by the syncer) was its last access;
+ *   - a syncer that sleeps has set WAITED before its final re-check, and the
+ *     runner's exchange returns WAITED and wakes it (Dekker through the
+ *     seq_cst exchange / CAS and the parking lot's epoch).
+ * A syncer never claims a frame whose entry is still queued (DESIGN.md's
+ * "claim by CAS and skip the entry" would leave a queued pointer into a
+ * stack frame that is about to die); instead it runs other work, which pops
+ * its own deque first, so a frame still in its own deque is reached there.
+ * (The fiber layer will replace the nested wait by suspending the task.) */
+#include "internal.h"
+
+enum { FRAME_PENDING = 0, FRAME_WAITED = 1, FRAME_DONE = 2 };
+
+typedef struct fork_frame {
+  work_item item;
+  spool_fn fn;
+  void *arg;
+  void *result;
+  _Atomic uintptr_t state;
+  int error;
+  uint32_t forker; /* index of the worker that forked it (statistics) */
+} fork_frame;
+
+_Static_assert(sizeof(fork_frame) <= sizeof(spool_task), "a frame fits in spool_task");
+_Static_assert(_Alignof(fork_frame) <= _Alignof(spool_task), "spool_task is aligned for a frame");
+
+static inline fork_frame *frame_of(spool_task *t) {
+  return (fork_frame *)(void *)t;
+}
+
+static void frame_call(fork_frame *fr) {
+  void *result = NULL;
+  int error = fr->fn(fr->arg, &result);
+  fr->error = task_error(error);
+  fr->result = error ? NULL : result;
+}
+
+/* Run by whoever took the frame's entry from a deque. */
+static worker *frame_run(work_item *item, worker *self) {
+  fork_frame *fr = container_of(item, fork_frame, item);
+  if (fr->forker != self->index) STAT_ADD(self, forks_stolen, 1);
+  spool_executor *ex = self->ex;
+  frame_call(fr);
+  self = worker_self(); /* the function may have moved to another worker */
+  /* acq_rel: release publishes result/error to the syncer's acquire load;
+     this is the runner's last access to the frame (file comment). */
+  uintptr_t old = atomic_exchange_explicit(&fr->state, FRAME_DONE, memory_order_acq_rel);
+  if (old == FRAME_WAITED) park_notify_all(&ex->lot);
+  return self;
+}
+
+void spool_fork(spool_task *t, spool_fn fn, void *arg) {
+  fork_frame *fr = frame_of(t);
+  fr->fn = fn;
+  fr->arg = arg;
+  fr->result = NULL;
+  fr->error = 0;
+  worker *self = worker_self();
+  if (!self) { /* not on a worker: run it now */
+    frame_call(fr);
+    atomic_init(&fr->state, FRAME_DONE);
+    return;
+  }
+  atomic_init(&fr->state, FRAME_PENDING);
+  fr->item.kind = WORK_FRAME;
+  fr->item.run = frame_run;
+  fr->forker = self->index;
+  STAT_ADD(self, forks, 1);
+  if (!deque_push(&self->dq, &fr->item)) { /* cannot grow: run it now */
+    frame_call(fr);
+    atomic_init(&fr->state, FRAME_DONE);
+    return;
+  }
+  park_notify_relaxed(&self->ex->lot);
+}
+
+static bool frame_done(void *arg) {
+  /* acquire: pairs with the exchange in frame_run(). */
+  return load_acquire(&((fork_frame *)arg)->state) == FRAME_DONE;
+}
+
+int spool_sync(spool_task *t, void **result) {
+  fork_frame *fr = frame_of(t);
+  if (!frame_done(fr)) {
+    worker *self = worker_self();
+    if (self && deque_peek_bottom(&self->dq) == &fr->item && deque_pop(&self->dq) == &fr->item) {
+      /* Not taken: call it directly. */
+      frame_call(fr);
+    } else {
+      uintptr_t expected = FRAME_PENDING;
+      /* seq_cst: pairs with the exchange in frame_run(); asks the runner
+         for a wake-up before this worker may sleep in the nested wait. */
+      atomic_compare_exchange_strong_explicit(&fr->state, &expected, FRAME_WAITED,
+                                              memory_order_seq_cst, memory_order_acquire);
+      if (expected != FRAME_DONE) {
+        STAT_ADD(self, nested_waits, 1);
+        worker_help_until(self, frame_done, fr);
+      }
+    }
+  }
+  if (result) *result = fr->error ? NULL : fr->result;
+  return fr->error;
+}
+
+int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result) {
+  if (result) *result = NULL;
+  if (!ex || !fn) return SPOOL_EINVAL;
+  worker *self = worker_self();
+  if (self && self->ex == ex) {
+    void *r = NULL;
+    int error = task_error(fn(arg, &r));
+    if (result) *result = error ? NULL : r;
+    return error;
+  }
+  spool_future *f;
+  int rc = spool_submit(ex, fn, arg, &f);
+  if (rc != SPOOL_OK) return rc;
+  rc = spool_future_result(f, SPOOL_FOREVER, result);
+  spool_future_release(f);
+  return rc;
+}

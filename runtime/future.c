@@ -1,0 +1,363 @@
+/* Futures: states, results, callbacks, waiters.
+ *
+ * States: PENDING -> RUNNING -> FINISHED, or PENDING -> CANCELLED. The two
+ * transitions out of PENDING are CASes, so a queued task is claimed (by the
+ * worker that took its deque entry, or by a waiter that runs it inline) or
+ * cancelled exactly once; whoever loses skips it. The deque entry holds a
+ * reference of its own and releases it when the entry is taken, whether it
+ * ran or was skipped.
+ *
+ * Completion protocol (future_finish, future_cancel_complete):
+ *   1. under the lock: write result/error, store the final state (release),
+ *      detach the waiter list and notify each waiter, detach the callbacks;
+ *   2. signal done_event (single-future sleepers);
+ *   3. without the lock: run the callbacks in the order added.
+ * Invariant: a waiter registered under the lock while the state is not
+ * final is notified exactly once (step 1); a registration that finds the
+ * state final is refused, and the caller sees the future done. Waiters
+ * deregister under the same lock, so a notification never touches a waiter
+ * that has returned. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int future_state(const spool_future *f) {
+  /* acquire: pairs with the release stores/CAS of the final state, so a
+     caller that sees FINISHED sees result and error (visibility rule). */
+  return load_acquire(&((spool_future *)f)->state);
+}
+
+static bool state_is_done(int s) {
+  return s == FUTURE_FINISHED || s == FUTURE_CANCELLED;
+}
+
+static spool_future *future_alloc(void) {
+  spool_future *f = calloc(1, sizeof *f);
+  if (!f) return NULL;
+  if (pthread_mutex_init(&f->lock, NULL) != 0) {
+    free(f);
+    return NULL;
+  }
+  atomic_init(&f->state, FUTURE_PENDING);
+  atomic_init(&f->refs, 1);
+  event_init(&f->done_event);
+  f->cb_tail = &f->callbacks;
+  return f;
+}
+
+static worker *task_item_run(work_item *item, worker *self) {
+  spool_future *f = container_of(item, spool_future, item);
+  if (future_claim(f)) self = future_run_claimed(f, self, self->ex);
+  spool_future_release(f); /* the queue's reference */
+  return self;
+}
+
+int future_new_task(spool_future **out, exec_handle *h, spool_fn fn, void *arg) {
+  spool_future *f = future_alloc();
+  if (!f) return SPOOL_ENOMEM;
+  f->is_task = true;
+  f->fn = fn;
+  f->arg = arg;
+  f->handle = h;
+  handle_retain(h);
+  f->item.kind = WORK_TASK;
+  f->item.run = task_item_run;
+  *out = f;
+  return SPOOL_OK;
+}
+
+int spool_future_create(spool_future **out) {
+  if (!out) return SPOOL_EINVAL;
+  *out = future_alloc();
+  return *out ? SPOOL_OK : SPOOL_ENOMEM;
+}
+
+void spool_future_retain(spool_future *f) {
+  /* relaxed: the caller already holds a reference, so the count cannot
+     reach zero concurrently. */
+  if (f) fetch_add_relaxed(&f->refs, 1);
+}
+
+void spool_future_release(spool_future *f) {
+  if (!f) return;
+  /* acq_rel: the release orders this thread's uses of f before the free;
+     the acquire on the last decrement sees every other thread's uses. */
+  if (fetch_sub_acq_rel(&f->refs, 1) != 1) return;
+  for (callback_node *c = f->callbacks; c;) { /* never completed */
+    callback_node *next = c->next;
+    free(c);
+    c = next;
+  }
+  if (f->handle) handle_release(f->handle);
+  pthread_mutex_destroy(&f->lock);
+  free(f);
+}
+
+bool future_claim(spool_future *f) {
+  int expected = FUTURE_PENDING;
+  /* acq_rel: pairs with the CAS to CANCELLED and other claims: exactly one
+     wins; acquire also orders the run after the submitter's writes. */
+  return cas_acq_rel(&f->state, &expected, FUTURE_RUNNING);
+}
+
+spool_executor *future_executor_raw(const spool_future *f) {
+  /* seq_cst: pairs with destroy's store of NULL (see exec_handle). */
+  return f->handle ? load_seq_cst(&f->handle->ex) : NULL;
+}
+
+/* Steps 1-3 of the completion protocol; `final` is FINISHED or CANCELLED
+   (already stored by the cancelling CAS in the latter case). */
+static void future_complete(spool_future *f, int final, int error, void *result,
+                            worker *completer) {
+  pthread_mutex_lock(&f->lock);
+  if (final == FUTURE_FINISHED) {
+    f->error = error;
+    f->result = error ? NULL : result;
+    /* release: pairs with the acquire in future_state(). */
+    store_release(&f->state, FUTURE_FINISHED);
+  }
+  future_waiter *w = f->waiters;
+  f->waiters = NULL;
+  while (w) {
+    future_waiter *next = w->next;
+    w->next = w->prev = NULL;
+    w->notify(w, f, completer);
+    w = next;
+  }
+  callback_node *cbs = f->callbacks;
+  f->callbacks = NULL;
+  f->cb_tail = &f->callbacks;
+  pthread_mutex_unlock(&f->lock);
+  event_signal(&f->done_event);
+  while (cbs) {
+    callback_node *next = cbs->next;
+    cbs->fn(f, cbs->user);
+    free(cbs);
+    cbs = next;
+  }
+}
+
+worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex) {
+  void *result = NULL;
+  int error = f->fn(f->arg, &result);
+  self = worker_self(); /* the task may have moved to another worker */
+  STAT_ADD(self, tasks_run, 1);
+  future_complete(f, FUTURE_FINISHED, task_error(error), result, self);
+  /* Finished only after the callbacks have run (join.c's invariant). */
+  join_count_finished(ex, self);
+  return self;
+}
+
+/* Cancels a task future whose claim the caller has just won by CAS to
+   CANCELLED: callbacks, then the join count, on the caller's slot. */
+static void task_cancelled(spool_future *f, spool_executor *ex, worker *self) {
+  future_complete(f, FUTURE_CANCELLED, 0, NULL, self);
+  stats_count_cancelled(ex, self);
+  join_count_finished(ex, self);
+}
+
+void future_cancel_from(spool_future *f, worker *self) {
+  int expected = FUTURE_PENDING;
+  /* acq_rel: pairs with future_claim(); exactly one side wins. */
+  if (!cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED)) return;
+  spool_executor *ex = future_executor_raw(f);
+  task_cancelled(f, ex, worker_of(ex, self));
+}
+
+bool spool_future_cancel(spool_future *f) {
+  if (!f) return false;
+  int s = future_state(f);
+  if (s == FUTURE_CANCELLED) return true;
+  if (s != FUTURE_PENDING) return false;
+  if (!f->is_task) {
+    int expected = FUTURE_PENDING;
+    /* acq_rel: pairs with the completion under lock (set_result). */
+    pthread_mutex_lock(&f->lock);
+    bool won = cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED);
+    pthread_mutex_unlock(&f->lock);
+    if (won) future_complete(f, FUTURE_CANCELLED, 0, NULL, NULL);
+    return won || expected == FUTURE_CANCELLED;
+  }
+  worker *self = worker_self();
+  spool_executor *ex = handoff_begin(f->handle);
+  bool cancelled = false;
+  if (ex) {
+    int expected = FUTURE_PENDING;
+    /* acq_rel: pairs with future_claim(); exactly one side wins. */
+    if (cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED)) {
+      task_cancelled(f, ex, worker_of(ex, self));
+      cancelled = true;
+    } else {
+      cancelled = expected == FUTURE_CANCELLED;
+    }
+  } else {
+    cancelled = future_state(f) == FUTURE_CANCELLED;
+  }
+  handoff_end(f->handle);
+  return cancelled;
+}
+
+bool spool_future_cancelled(const spool_future *f) {
+  return f && future_state(f) == FUTURE_CANCELLED;
+}
+bool spool_future_running(const spool_future *f) {
+  return f && future_state(f) == FUTURE_RUNNING;
+}
+bool spool_future_done(const spool_future *f) {
+  return f && state_is_done(future_state(f));
+}
+
+spool_executor *spool_future_executor(const spool_future *f) {
+  return f ? future_executor_raw(f) : NULL;
+}
+
+int spool_future_add_done_callback(spool_future *f, spool_callback cb, void *user) {
+  if (!f || !cb) return SPOOL_EINVAL;
+  callback_node *n = malloc(sizeof *n);
+  if (!n) return SPOOL_ENOMEM;
+  n->next = NULL;
+  n->fn = cb;
+  n->user = user;
+  pthread_mutex_lock(&f->lock);
+  /* The final state is stored, or detached callbacks taken, under this
+     lock: either the completer will run n, or we see the future done. */
+  if (!state_is_done(future_state(f)) || f->callbacks || f->cb_tail != &f->callbacks) {
+    *f->cb_tail = n;
+    f->cb_tail = &n->next;
+    n = NULL;
+  }
+  pthread_mutex_unlock(&f->lock);
+  if (n) { /* already done: at once, on this thread */
+    cb(f, user);
+    free(n);
+  }
+  return SPOOL_OK;
+}
+
+static int future_set(spool_future *f, int error, void *result) {
+  pthread_mutex_lock(&f->lock);
+  int s = future_state(f);
+  bool ok = s == FUTURE_PENDING;
+  if (ok) {
+    /* relaxed: the lock orders it against other setters and cancel; the
+       release store of FINISHED in future_complete() publishes it. */
+    store_relaxed(&f->state, FUTURE_RUNNING);
+  }
+  pthread_mutex_unlock(&f->lock);
+  if (!ok) return SPOOL_ESTATE;
+  future_complete(f, FUTURE_FINISHED, error, result, worker_self());
+  return SPOOL_OK;
+}
+
+int spool_future_set_result(spool_future *f, void *result) {
+  if (!f) return SPOOL_EINVAL;
+  if (f->is_task) return SPOOL_ESTATE;
+  return future_set(f, 0, result);
+}
+
+int spool_future_set_exception(spool_future *f, int error) {
+  if (!f) return SPOOL_EINVAL;
+  if (f->is_task) return SPOOL_ESTATE;
+  if (error == 0 || error_is_reserved(error)) return SPOOL_EINVAL;
+  return future_set(f, error, NULL);
+}
+
+bool future_add_waiter(spool_future *f, future_waiter *w) {
+  pthread_mutex_lock(&f->lock);
+  bool added = !state_is_done(future_state(f));
+  if (added) {
+    w->prev = NULL;
+    w->next = f->waiters;
+    if (f->waiters) f->waiters->prev = w;
+    f->waiters = w;
+  }
+  pthread_mutex_unlock(&f->lock);
+  return added;
+}
+
+void future_remove_waiter(spool_future *f, future_waiter *w) {
+  pthread_mutex_lock(&f->lock);
+  /* A notified waiter was already unlinked by the completer. */
+  if (w->prev)
+    w->prev->next = w->next;
+  else if (f->waiters == w)
+    f->waiters = w->next;
+  if (w->next) w->next->prev = w->prev;
+  w->next = w->prev = NULL;
+  pthread_mutex_unlock(&f->lock);
+}
+
+worker *future_try_run_inline(spool_future *f, worker *self) {
+  if (!self || !f->is_task || future_state(f) != FUTURE_PENDING) return self;
+  spool_executor *ex = self->ex;
+  if (future_executor_raw(f) != ex) return self;
+  /* The entry at the bottom of our own deque: pop it, so a loop of
+     submit-then-result does not grow the deque. Only the owner moves
+     bottom, so the pop returns this entry or NULL (a thief took it). */
+  if (deque_peek_bottom(&self->dq) == &f->item && deque_pop(&self->dq) == &f->item) {
+    if (future_claim(f)) {
+      STAT_ADD(self, inline_claims, 1);
+      self = future_run_claimed(f, self, ex);
+    }
+    spool_future_release(f); /* the queue's reference, with its entry */
+    return self;
+  }
+  if (future_claim(f)) {
+    STAT_ADD(self, inline_claims, 1);
+    self = future_run_claimed(f, self, ex);
+  }
+  return self;
+}
+
+int future_wait_done(spool_future *f, int64_t deadline) {
+  if (state_is_done(future_state(f))) return SPOOL_OK;
+  worker *self = worker_self();
+  if (deadline == DEADLINE_NONE && self) {
+    self = future_try_run_inline(f, self);
+    if (state_is_done(future_state(f))) return SPOOL_OK;
+  }
+  if (self) worker_before_block(self);
+  for (;;) {
+    uint32_t seen = event_prepare(&f->done_event);
+    if (state_is_done(future_state(f))) {
+      event_cancel(&f->done_event);
+      return SPOOL_OK;
+    }
+    if (!event_wait(&f->done_event, seen, deadline)) {
+      return state_is_done(future_state(f)) ? SPOOL_OK : SPOOL_ETIMEDOUT;
+    }
+  }
+}
+
+int future_outcome(const spool_future *f) {
+  int s = future_state(f);
+  if (s == FUTURE_CANCELLED) return SPOOL_ECANCELLED;
+  return f->error;
+}
+
+static int timeout_deadline(double timeout, int64_t *deadline) {
+  if (isnan(timeout)) return SPOOL_EINVAL;
+  *deadline = deadline_after(timeout);
+  return SPOOL_OK;
+}
+
+int spool_future_result(spool_future *f, double timeout, void **result) {
+  if (result) *result = NULL;
+  int64_t deadline;
+  if (!f) return SPOOL_EINVAL;
+  int rc = timeout_deadline(timeout, &deadline);
+  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline);
+  if (rc != SPOOL_OK) return rc;
+  rc = future_outcome(f);
+  if (rc == SPOOL_OK && result) *result = f->result;
+  return rc;
+}
+
+int spool_future_exception(spool_future *f, double timeout) {
+  int64_t deadline;
+  if (!f) return SPOOL_EINVAL;
+  int rc = timeout_deadline(timeout, &deadline);
+  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline);
+  return rc != SPOOL_OK ? rc : future_outcome(f);
+}

@@ -1,0 +1,308 @@
+/* The structures shared inside the library.
+ *
+ * Every field of a shared struct says which thread writes it and which read
+ * it; fields written by different threads are kept on different cache
+ * lines. */
+#ifndef SPOOL_INTERNAL_H
+#define SPOOL_INTERNAL_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spool.h"
+
+#include "atomics.h"
+#include "deque.h"
+#include "park.h"
+#include "work.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+#define SPOOL_RESERVED_MIN (-10999)
+#define SPOOL_RESERVED_MAX (-10001)
+static inline bool error_is_reserved(int e) {
+  return e >= SPOOL_RESERVED_MIN && e <= SPOOL_RESERVED_MAX;
+}
+/* A task's return code as the runtime reports it (DESIGN.md: a reserved
+   code returned by a task is SPOOL_EINVAL). */
+static inline int task_error(int e) {
+  return error_is_reserved(e) ? SPOOL_EINVAL : e;
+}
+
+/* Prints one line naming the misuse and its fix, then aborts (the only way
+   the library ever prints). */
+_Noreturn void spool_misuse(const char *message);
+
+/* ---- Injection queue ---------------------------------------------------- */
+
+/* A FIFO for work from threads that are not workers (and continuations
+   completed there). One per NUMA node that has workers. */
+typedef struct injector {
+  pthread_mutex_t lock;
+  work_item *head, *tail; /* under lock */
+  /* Items queued. Written under lock (release), read without it by idle
+     workers (acquire) so they can skip the lock when it is empty. */
+  _Atomic int64_t count;
+} injector;
+
+void injector_init(injector *q);
+void injector_destroy(injector *q);
+void injector_push(injector *q, work_item *item);
+work_item *injector_take(injector *q);
+static inline bool injector_maybe_nonempty(injector *q) {
+  /* acquire: pairs with the release store of count in injector_push(). */
+  return load_acquire(&q->count) > 0;
+}
+
+/* ---- Workers ------------------------------------------------------------ */
+
+/* Per-worker counters: written by the owner only (relaxed, no RMW), read by
+   spool_stats_read() on any thread. */
+typedef struct worker_stats {
+  _Atomic uint64_t tasks_run, steals_tried, steals_won, inline_claims, suspends, resumes, forks,
+      forks_stolen, cancelled, nested_waits;
+  _Atomic uint64_t ns_asleep;
+} worker_stats;
+
+#define STAT_ADD(w, field, n) owner_add_relaxed(&(w)->stats.field, (n))
+
+/* Free list of fire-and-forget task items, so steady-state submission does
+   not call malloc. Owner only. */
+#define WORKER_FREE_ITEMS_MAX 1024 /* bounds what an idle worker hoards */
+
+typedef struct worker {
+  /* The owner's deque: owner pushes/pops, thieves steal. */
+  deque dq;
+
+  /* Termination detection (join.c): written by the owner only, read by
+     joiners; own cache line so joiners do not disturb the owner. */
+  _Alignas(SPOOL_CACHE_LINE) _Atomic uint64_t created;
+  _Atomic uint64_t finished;
+
+  /* Owner-only fields. */
+  _Alignas(SPOOL_CACHE_LINE) spool_executor *ex; /* immutable after create */
+  unsigned index;                                /* immutable after create */
+  unsigned node;                                 /* injector index, immutable */
+  uint64_t rng;                                  /* victim selection */
+  bool idle_announced;                           /* joiners told of this idle period */
+  work_item *free_items;
+  unsigned free_count;
+  worker_stats stats;
+  pthread_t thread;
+  bool bound;     /* immutable: bind to `cpus` at start */
+  cpu_set_t cpus; /* immutable */
+} worker;
+
+/* The worker running the calling thread, or NULL. Read through an
+   out-of-line function with a compiler barrier, so that a caller never keeps
+   a thread-local address across a point where its fiber may have moved to
+   another thread (DESIGN.md "Migration across threads"). */
+worker *worker_self(void);
+void worker_set_self(worker *w);
+
+/* ---- Executor ----------------------------------------------------------- */
+
+/* Outlives the executor while futures point at it (Python's weakref): a
+   future reaches its executor through here, and destroy clears `ex`. */
+typedef struct exec_handle {
+  /* Written by create and (to NULL) by destroy (seq_cst); read by any thread
+     holding a future (seq_cst, Dekker with `handoffs`). */
+  _Atomic(spool_executor *) ex;
+  /* Futures (and the executor) holding the handle; last one frees it. */
+  _Atomic uint64_t refs;
+  /* Threads outside the executor in the middle of a hand-off (a cancel that
+     counts a task finished, a completion that pushes a continuation). They
+     increment it before loading `ex`; destroy clears `ex` before waiting for
+     it to reach zero, so each side sees the other (seq_cst). */
+  _Atomic int64_t handoffs;
+} exec_handle;
+
+void handle_retain(exec_handle *h);
+void handle_release(exec_handle *h);
+/* Begin/end a hand-off from a thread that is not a worker; begin returns the
+   executor, or NULL when it is gone (then call handoff_end all the same). */
+spool_executor *handoff_begin(exec_handle *h);
+void handoff_end(exec_handle *h);
+
+enum { EXEC_RUNNING = 0, EXEC_SHUTDOWN = 1 };
+
+struct spool_executor {
+  unsigned nworkers;
+  worker *workers; /* array; each worker is cache-line aligned */
+  unsigned ninjectors;
+  injector *injectors;
+  exec_handle *handle;
+  spool_config config;
+  char name_prefix[16];
+
+  park_lot lot;
+
+  /* EXEC_RUNNING until spool_shutdown(); written once (seq_cst) by shutdown,
+     read by submit (seq_cst, Dekker with the created counts) and workers. */
+  _Alignas(SPOOL_CACHE_LINE) _Atomic int state;
+
+  /* Termination detection for tasks created or finished by threads that are
+     not workers (join.c): shared, so updated with atomic RMW. */
+  _Alignas(SPOOL_CACHE_LINE) _Atomic uint64_t ext_created;
+  _Atomic uint64_t ext_finished;
+  /* The first error of a fire-and-forget task since the last join: set by a
+     CAS from 0, taken by a join's exchange. */
+  _Atomic int first_error;
+  /* Joiners sleep here; workers going idle and outside finishes signal it. */
+  event join_event;
+
+  /* Startup: workers report their initializer's outcome under start_lock. */
+  pthread_mutex_t start_lock;
+  pthread_cond_t start_cond;
+  unsigned started;    /* under start_lock */
+  bool init_failed;    /* under start_lock */
+  bool start_released; /* under start_lock: workers may begin their loop */
+  bool start_abort;    /* under start_lock: workers must exit at once */
+
+  /* The workers exit when shut down and nothing is left (worker.c); the
+     first spool_shutdown(wait) joins the threads under exit_lock. */
+  pthread_mutex_t exit_lock;
+  bool threads_joined; /* under exit_lock */
+  /* Workers that have left their loop; written by each worker (release). */
+  _Atomic unsigned exited;
+  /* OS CPU index -> injector, for submissions from outside. Immutable. */
+  unsigned *cpu_node;
+  unsigned cpu_node_len;
+  /* Tasks cancelled by threads that are not workers (stats). */
+  _Atomic uint64_t ext_cancelled;
+};
+
+bool executor_accepting(spool_executor *ex);
+
+/* Schedules an item: onto `self`'s deque when the caller is a worker of
+   `ex`, else onto an injection queue, and wakes a worker if one sleeps.
+   The item is already counted created. Returns false only if the deque
+   could not grow (out of memory). */
+bool executor_schedule(spool_executor *ex, worker *self, work_item *item);
+
+/* `self` if it is a worker of `ex`, else NULL. */
+static inline worker *worker_of(spool_executor *ex, worker *self) {
+  return self && self->ex == ex ? self : NULL;
+}
+
+/* ---- Worker loop (worker.c) --------------------------------------------- */
+
+void *worker_thread_main(void *arg);
+/* One attempt to find work: own deque, injection queues, steal. */
+work_item *worker_find_work(worker *self);
+/* Runs other work while `done(arg)` is false; used by waits inside tasks
+   that must not block the worker. Returns the worker it is on afterwards. */
+worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg);
+/* Before a worker blocks its thread: make sure a sleeper is woken if the
+   worker leaves work in its deque. */
+void worker_before_block(worker *self);
+
+/* ---- Join (join.c) ------------------------------------------------------ */
+
+void join_count_created(spool_executor *ex, worker *self);
+void join_count_finished(spool_executor *ex, worker *self);
+/* Undo of join_count_created() for a submission refused at shutdown. */
+bool join_counts_settled(spool_executor *ex);
+void join_worker_idle(spool_executor *ex, worker *self);
+void join_record_error(spool_executor *ex, int error);
+
+/* ---- Futures (future.c) ------------------------------------------------- */
+
+enum future_state { FUTURE_PENDING, FUTURE_RUNNING, FUTURE_FINISHED, FUTURE_CANCELLED };
+
+typedef struct future_waiter future_waiter;
+/* Called under the future's lock when it completes, on the completing
+   thread (`completer` is that thread's worker or NULL). */
+typedef void (*future_notify_fn)(future_waiter *w, spool_future *f, worker *completer);
+struct future_waiter {
+  future_waiter *next, *prev; /* under the future's lock */
+  future_notify_fn notify;
+  void *ctx;
+};
+
+typedef struct callback_node {
+  struct callback_node *next;
+  spool_callback fn;
+  void *user;
+} callback_node;
+
+struct spool_future {
+  work_item item; /* the deque entry of a task future (WORK_TASK) */
+  /* enum future_state. PENDING->RUNNING (CAS: the claim) and
+     PENDING->CANCELLED (CAS) by any thread; ->FINISHED by the runner, under
+     lock, release: pairs with the acquire loads in the queries. */
+  _Atomic int state;
+  _Atomic uint32_t refs;
+  bool is_task;        /* immutable: false for spool_future_create() */
+  spool_fn fn;         /* immutable */
+  void *arg;           /* immutable */
+  exec_handle *handle; /* immutable; NULL for created futures */
+  /* Written by the completer before the release store of FINISHED. */
+  void *result;
+  int error;
+  /* Single-future waiters (result, exception, done loops) sleep here; the
+     completer signals it after the state changes. */
+  event done_event;
+  pthread_mutex_t lock;
+  future_waiter *waiters;              /* under lock */
+  callback_node *callbacks, **cb_tail; /* under lock */
+};
+
+int future_new_task(spool_future **out, exec_handle *h, spool_fn fn, void *arg);
+/* PENDING -> RUNNING; true if the caller now owns the run. */
+bool future_claim(spool_future *f);
+/* Runs a claimed task and completes it; returns the worker afterwards. */
+worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex);
+/* Registers w; returns false (not registered) if f is already done. */
+bool future_add_waiter(spool_future *f, future_waiter *w);
+void future_remove_waiter(spool_future *f, future_waiter *w);
+int future_state(const spool_future *f);
+/* spool_executor of a future, if alive (may race with destroy). */
+spool_executor *future_executor_raw(const spool_future *f);
+/* The future's outcome code once done: 0, error, or SPOOL_ECANCELLED. */
+int future_outcome(const spool_future *f);
+/* Blocks until f is done or the deadline; on a worker of f's executor with
+   no deadline, claims and runs a queued task inline first. Returns 0 or
+   SPOOL_ETIMEDOUT. */
+int future_wait_done(spool_future *f, int64_t deadline);
+/* Runs f's task inline if it is still queued and `self` is a worker of its
+   executor; returns the worker afterwards. */
+worker *future_try_run_inline(spool_future *f, worker *self);
+/* Cancels a task future that was taken out of a queue at shutdown. */
+void future_cancel_from(spool_future *f, worker *self);
+
+/* Fire-and-forget items (executor.c). */
+worker *detached_run(work_item *item, worker *self);
+void detached_free(work_item *item, worker *self);
+
+/* ---- Configuration and statistics -------------------------------------- */
+
+int config_validate(const spool_config *c);
+size_t config_round_stack(size_t bytes);
+void stats_count_cancelled(spool_executor *ex, worker *self);
+
+/* ---- Topology (topology.c: the only file that includes hwloc.h) ---------- */
+
+typedef struct topology_plan {
+  unsigned workers;
+  unsigned nodes;        /* injection queues: NUMA nodes with workers (>= 1) */
+  cpu_set_t *cpus;       /* per worker: where to bind; NULL when unbound */
+  unsigned *node;        /* per worker: injector index */
+  unsigned *cpu_node;    /* OS CPU index -> injector index */
+  unsigned cpu_node_len; /* entries in cpu_node */
+} topology_plan;
+
+/* Hardware threads in the process's allowed CPU set (at least 1). */
+unsigned topology_default_workers(void);
+/* Plans placement for `workers` workers (0: the default). */
+int topology_plan_make(topology_plan *p, unsigned workers, spool_bind bind);
+void topology_plan_free(topology_plan *p);
+/* Binds the calling thread to `cpus` (no-op for NULL). */
+void topology_bind_self(const cpu_set_t *cpus);
+/* The injector a thread that is not a worker should use. */
+unsigned topology_current_node(const spool_executor *ex);
+
+#endif /* SPOOL_INTERNAL_H */

@@ -1,0 +1,152 @@
+/* The worker loop: pop own deque -> injection queues -> steal -> spin ->
+ * sleep.
+ *
+ * Exit. A worker leaves its loop when the executor is shut down and the
+ * join counts are settled (every task counted created has finished: nothing
+ * is queued, running or suspended), and then wakes the others so that they
+ * notice too. Because a submission racing with shutdown is counted created
+ * before it reads the state (executor.c), no task can appear after the
+ * last worker has left.
+ *
+ * Sleeping follows park.c's protocol: announce, re-check every queue with
+ * seq_cst loads, then sleep. */
+#include "internal.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Rounds of a full search before a worker sleeps: about 10 us on the
+   development machine, enough to catch the next task of a tight
+   submit/result loop without a futex round trip. */
+#define IDLE_SPIN_ROUNDS 64
+
+static inline uint64_t rng_next(uint64_t *s) {
+  /* xorshift64*: victim selection only needs to be cheap and spread. */
+  uint64_t x = *s;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *s = x;
+  return x * 0x2545F4914F6CDD1Dull;
+}
+
+static work_item *worker_steal(worker *self) {
+  spool_executor *ex = self->ex;
+  unsigned n = ex->nworkers;
+  if (n < 2) return NULL;
+  unsigned start = (unsigned)(rng_next(&self->rng) % n);
+  for (unsigned k = 0; k < n; k++) {
+    worker *victim = &ex->workers[(start + k) % n];
+    if (victim == self) continue;
+    for (int attempt = 0; attempt < 4; attempt++) {
+      work_item *item;
+      STAT_ADD(self, steals_tried, 1);
+      steal_status s = deque_steal(&victim->dq, &item);
+      if (s == STEAL_OK) {
+        STAT_ADD(self, steals_won, 1);
+        return item;
+      }
+      if (s == STEAL_EMPTY) break;
+    }
+  }
+  return NULL;
+}
+
+work_item *worker_find_work(worker *self) {
+  work_item *item = deque_pop(&self->dq);
+  if (item) return item;
+  spool_executor *ex = self->ex;
+  for (unsigned k = 0; k < ex->ninjectors; k++) {
+    item = injector_take(&ex->injectors[(self->node + k) % ex->ninjectors]);
+    if (item) return item;
+  }
+  return worker_steal(self);
+}
+
+/* The re-check of the sleep protocol (park.c): seq_cst loads after the
+   announcement, so a publication before the waker's fence is seen. */
+static bool executor_has_visible_work(spool_executor *ex) {
+  for (unsigned k = 0; k < ex->ninjectors; k++)
+    if (load_seq_cst(&ex->injectors[k].count) > 0) return true;
+  for (unsigned i = 0; i < ex->nworkers; i++)
+    if (deque_nonempty_seq_cst(&ex->workers[i].dq)) return true;
+  return false;
+}
+
+static bool worker_may_exit(spool_executor *ex) {
+  return !executor_accepting(ex) && join_counts_settled(ex);
+}
+
+void worker_before_block(worker *self) {
+  if (deque_size(&self->dq) > 0) park_notify(&self->ex->lot);
+}
+
+/* Waits for work (or for `done`) without spinning forever; returns true if
+   the caller should search again, false if it may exit. */
+static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
+  spool_executor *ex = self->ex;
+  join_worker_idle(ex, self);
+  for (int i = 0; i < IDLE_SPIN_ROUNDS; i++) {
+    if ((done && done(arg)) || executor_has_visible_work(ex)) return true;
+    cpu_relax();
+  }
+  if (!done && worker_may_exit(ex)) return false;
+  uint32_t epoch = park_prepare(&ex->lot);
+  if ((done && done(arg)) || executor_has_visible_work(ex) || (!done && worker_may_exit(ex))) {
+    park_cancel(&ex->lot);
+    return true;
+  }
+  int64_t ns = park_sleep(&ex->lot, epoch);
+  STAT_ADD(self, ns_asleep, (uint64_t)ns);
+  return true;
+}
+
+worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
+  while (!done(arg)) {
+    work_item *item = worker_find_work(self);
+    if (item) {
+      self = item->run(item, self);
+      continue;
+    }
+    worker_idle(self, done, arg);
+  }
+  return self;
+}
+
+static void worker_loop(worker *self) {
+  for (;;) {
+    work_item *item = worker_find_work(self);
+    if (item) {
+      self = item->run(item, self);
+      continue;
+    }
+    if (!worker_idle(self, NULL, NULL)) break;
+  }
+  /* Others may be asleep with nothing left to do: let them see the exit. */
+  park_notify_all(&self->ex->lot);
+}
+
+void *worker_thread_main(void *arg) {
+  worker *self = arg;
+  spool_executor *ex = self->ex;
+  worker_set_self(self);
+  char name[16];
+  snprintf(name, sizeof name, "%.10s-%u", ex->name_prefix, self->index);
+  pthread_setname_np(pthread_self(), name);
+  topology_bind_self(self->bound ? &self->cpus : NULL);
+
+  int rc = ex->config.initializer ? ex->config.initializer(ex->config.initarg) : 0;
+  pthread_mutex_lock(&ex->start_lock);
+  ex->started++;
+  if (rc != 0) ex->init_failed = true;
+  pthread_cond_broadcast(&ex->start_cond);
+  while (!ex->start_released)
+    pthread_cond_wait(&ex->start_cond, &ex->start_lock);
+  bool abort_start = ex->start_abort;
+  pthread_mutex_unlock(&ex->start_lock);
+
+  if (!abort_start) worker_loop(self);
+  worker_set_self(NULL);
+  return NULL;
+}
