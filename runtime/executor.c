@@ -13,6 +13,7 @@
  * submission sees the shutdown and withdraws (counting itself finished), or
  * the exit check sees it created and the workers stay until it has run. */
 #include "internal.h"
+#include "overflow.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -229,6 +230,7 @@ static void executor_free(spool_executor *ex) {
   pthread_mutex_destroy(&ex->start_lock);
   pthread_cond_destroy(&ex->start_cond);
   pthread_mutex_destroy(&ex->exit_lock);
+  if (ex->fibers_ready) fiber_source_destroy(&ex->fibers);
   if (ex->handle) handle_release(ex->handle);
   free(ex);
 }
@@ -299,6 +301,16 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
     }
     ex->nworkers = i + 1;
   }
+  /* The handler is process-wide and chains to the previous one, so it is
+     installed once, by the first executor that asks for it. */
+  if (c->catch_stack_overflow) overflow_install();
+  /* Loop fibers, one per worker, do not count against max_fibers. */
+  if (fiber_source_init(&ex->fibers, c->fiber_stack_size, c->max_fibers + ex->nworkers) != 0) {
+    topology_plan_free(&plan);
+    executor_free(ex);
+    return SPOOL_ENOMEM;
+  }
+  ex->fibers_ready = true;
   ex->cpu_node = plan.cpu_node;
   ex->cpu_node_len = plan.cpu_node_len;
   plan.cpu_node = NULL;

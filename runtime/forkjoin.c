@@ -59,7 +59,10 @@ static worker *frame_run(work_item *item, worker *self) {
   /* acq_rel: release publishes result/error to the syncer's acquire load;
      this is the runner's last access to the frame (file comment). */
   uintptr_t old = atomic_exchange_explicit(&fr->state, FRAME_DONE, memory_order_acq_rel);
-  if (old == FRAME_WAITED) park_notify_all(&ex->lot);
+  if (old == FRAME_WAITED)
+    park_notify_all(&ex->lot);
+  else if (old > FRAME_DONE)
+    continuation_signal((continuation *)old, self);
   return self;
 }
 
@@ -93,6 +96,37 @@ static bool frame_done(void *arg) {
   return load_acquire(&((fork_frame *)arg)->state) == FRAME_DONE;
 }
 
+/* The frame was taken, or lies under other items, or this task moved to
+   another worker since the fork: park the task until the frame's runner
+   signals it (suspend.c), or, with no fiber to continue on, run other work
+   until the frame is done. */
+static void sync_slow(worker *self, fork_frame *fr) {
+  fiber *next = suspend_prepare(self);
+  if (next) {
+    continuation c;
+    continuation_init(&c, self->ex, 1);
+    uintptr_t expected = FRAME_PENDING;
+    /* acq_rel: pairs with the exchange in frame_run(): either the runner
+       sees &c and signals it, or we see DONE and need not park. */
+    if (atomic_compare_exchange_strong_explicit(&fr->state, &expected, (uintptr_t)&c,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+      suspend_park(self, &c, next);
+    } else {
+      suspend_unprepare(self, next);
+    }
+    return;
+  }
+  uintptr_t expected = FRAME_PENDING;
+  /* seq_cst: pairs with the exchange in frame_run(); asks the runner for a
+     wake-up before this worker may sleep in the nested wait. */
+  atomic_compare_exchange_strong_explicit(&fr->state, &expected, FRAME_WAITED, memory_order_seq_cst,
+                                          memory_order_acquire);
+  if (expected != FRAME_DONE) {
+    STAT_ADD(self, nested_waits, 1);
+    worker_help_until(self, frame_done, fr);
+  }
+}
+
 int spool_sync(spool_task *t, void **result) {
   fork_frame *fr = frame_of(t);
   if (!frame_done(fr)) {
@@ -100,16 +134,8 @@ int spool_sync(spool_task *t, void **result) {
     if (self && deque_peek_bottom(&self->dq) == &fr->item && deque_pop(&self->dq) == &fr->item) {
       /* Not taken: call it directly. */
       frame_call(fr);
-    } else {
-      uintptr_t expected = FRAME_PENDING;
-      /* seq_cst: pairs with the exchange in frame_run(); asks the runner
-         for a wake-up before this worker may sleep in the nested wait. */
-      atomic_compare_exchange_strong_explicit(&fr->state, &expected, FRAME_WAITED,
-                                              memory_order_seq_cst, memory_order_acquire);
-      if (expected != FRAME_DONE) {
-        STAT_ADD(self, nested_waits, 1);
-        worker_help_until(self, frame_done, fr);
-      }
+    } else if (self) {
+      sync_slow(self, fr);
     }
   }
   if (result) *result = fr->error ? NULL : fr->result;

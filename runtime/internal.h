@@ -16,6 +16,7 @@
 
 #include "atomics.h"
 #include "deque.h"
+#include "fiber.h"
 #include "park.h"
 #include "work.h"
 
@@ -92,6 +93,16 @@ typedef struct worker {
   unsigned free_count;
   worker_stats stats;
   pthread_t thread;
+
+  /* Fibers (suspend.c). Owner-only: written and read by the thread this
+     worker runs, whichever fiber that thread is on. */
+  fiber thread_fiber;                     /* the thread's own stack */
+  fiber *current;                         /* the fiber this thread runs now */
+  fiber *to_release;                      /* abandoned by the last switch: give back */
+  struct continuation *post_switch_token; /* dropped after the last switch */
+  fiber_cache fibers;
+  bool suspend_enabled; /* the loop runs on a pool fiber, so tasks can park */
+
   bool bound;     /* immutable: bind to `cpus` at start */
   cpu_set_t cpus; /* immutable */
 } worker;
@@ -168,6 +179,10 @@ struct spool_executor {
   bool threads_joined; /* under exit_lock */
   /* Workers that have left their loop; written by each worker (release). */
   _Atomic unsigned exited;
+  /* Fiber stacks of all workers (stack.c). */
+  fiber_source fibers;
+  bool fibers_ready; /* immutable after create: `fibers` initialised */
+
   /* OS CPU index -> injector, for submissions from outside. Immutable. */
   unsigned *cpu_node;
   unsigned cpu_node_len;
@@ -199,6 +214,42 @@ worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg);
 /* Before a worker blocks its thread: make sure a sleeper is woken if the
    worker leaves work in its deque. */
 void worker_before_block(worker *self);
+
+/* ---- Suspension (suspend.c) --------------------------------------------- */
+
+/* A suspended task: its parked fiber, and how many events it still waits
+   for (plus one token its own worker drops once the switch away from the
+   fiber is complete, so it cannot be resumed before it is suspended). */
+typedef struct continuation {
+  work_item item; /* WORK_RESUME */
+  fiber *parked;
+  spool_executor *ex;
+  _Atomic int64_t remaining;
+} continuation;
+
+/* One awaited event happened on `completer`'s thread (NULL: not a worker):
+   when it was the last, the continuation goes onto the completer's deque,
+   or an injection queue. */
+void continuation_signal(continuation *c, worker *completer);
+/* Initialises c for the running task with `waits` events plus the token. */
+void continuation_init(continuation *c, spool_executor *ex, int64_t waits);
+/* A fresh loop fiber to continue on, or NULL when the task cannot be parked
+   (no fiber left under max_fibers, or the worker runs on its thread's
+   stack); the caller then waits nested. */
+fiber *suspend_prepare(worker *self);
+/* Parks the running task's fiber with c (prepared by suspend_prepare() and
+   continuation_init()) and returns, on whichever worker resumed it, once c
+   has been signalled for every wait. */
+worker *suspend_park(worker *self, continuation *c, fiber *next);
+/* Gives back a fiber from suspend_prepare() that was not needed. */
+void suspend_unprepare(worker *self, fiber *next);
+/* Entry of a worker's loop fiber. */
+void worker_loop_entry(void *transfer);
+/* What a fiber does first after a switch to it: release the abandoned
+   fiber, drop a token. Returns its argument. */
+worker *worker_after_switch(worker *self);
+/* The worker loop; returns the worker it ends on, when it may exit. */
+worker *worker_loop(worker *self);
 
 /* ---- Join (join.c) ------------------------------------------------------ */
 

@@ -11,6 +11,7 @@
  * Sleeping follows park.c's protocol: announce, re-check every queue with
  * seq_cst loads, then sleep. */
 #include "internal.h"
+#include "overflow.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -114,7 +115,7 @@ worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
   return self;
 }
 
-static void worker_loop(worker *self) {
+worker *worker_loop(worker *self) {
   for (;;) {
     work_item *item = worker_find_work(self);
     if (item) {
@@ -125,6 +126,39 @@ static void worker_loop(worker *self) {
   }
   /* Others may be asleep with nothing left to do: let them see the exit. */
   park_notify_all(&self->ex->lot);
+  return self;
+}
+
+void worker_loop_entry(void *transfer) {
+  worker *self = worker_after_switch(transfer);
+  self = worker_loop(self);
+  /* Back to this thread's own stack, for good (fiber.h rule 4); the thread
+     gives this fiber back. */
+  fiber *from = self->current;
+  self->to_release = from;
+  self->current = &self->thread_fiber;
+  fiber_switch_abandon(from, &self->thread_fiber, self);
+}
+
+/* Runs the loop on a fiber from the pool, so that tasks can be parked with
+   the fiber they run on; without one, on the thread's stack (tasks then
+   wait nested). */
+static void worker_run(worker *self) {
+  spool_executor *ex = self->ex;
+  fiber_init_thread(&self->thread_fiber);
+  self->current = &self->thread_fiber;
+  fiber_cache_init(&self->fibers, &ex->fibers);
+  fiber *loop = fiber_acquire(&self->fibers, worker_loop_entry);
+  if (loop) {
+    self->suspend_enabled = true;
+    self->current = loop;
+    worker *back = fiber_switch(&self->thread_fiber, loop, self);
+    worker_after_switch(back);
+  } else {
+    worker_loop(self);
+  }
+  fiber_cache_destroy(&self->fibers);
+  fiber_exit_thread(&self->thread_fiber);
 }
 
 void *worker_thread_main(void *arg) {
@@ -146,7 +180,9 @@ void *worker_thread_main(void *arg) {
   bool abort_start = ex->start_abort;
   pthread_mutex_unlock(&ex->start_lock);
 
-  if (!abort_start) worker_loop(self);
+  bool catch_overflow = ex->config.catch_stack_overflow && overflow_thread_init() == 0;
+  if (!abort_start) worker_run(self);
+  if (catch_overflow) overflow_thread_teardown();
   worker_set_self(NULL);
   return NULL;
 }
