@@ -1,43 +1,56 @@
-/* The Chase-Lev work-stealing deque.
+/* The work-stealing deque: Chase-Lev, with an owner-private region.
  *
- * D. Chase and Y. Lev, "Dynamic Circular Work-Stealing Deque", SPAA 2005,
- * with the C11 memory orderings of N. M. Lê, A. Pop, A. Cohen and
- * F. Zappa Nardelli, "Correct and Efficient Work-Stealing for Weak Memory
- * Models", PPoPP 2013 (figure 1), access by access. tests/relacy/ checks a
- * model with the same orderings.
+ * The public part is the Chase-Lev dynamic circular deque (D. Chase and
+ * Y. Lev, SPAA 2005) with the C11 orderings of N. M. Lê, A. Pop, A. Cohen
+ * and F. Zappa Nardelli, "Correct and Efficient Work-Stealing for Weak
+ * Memory Models", PPoPP 2013, access by access; the owner-private region at
+ * the bottom follows the split deque of T. van Dijk and J. van de Pol,
+ * "Lace: Non-blocking Split Deque for Work-Stealing", Euro-Par 2014.
+ * tests/relacy/ model-checks both with the same orderings.
  *
- * Layout. Items live in a ring buffer at indices [top, bottom). The owner
- * pushes and pops at `bottom`; thieves take at `top`.
+ * Layout. Items live in a ring at indices [top, bottom):
+ *
+ *     top            split              bottom
+ *      | public: thieves |  private: owner  |
+ *
+ * Thieves see [top, split) only. The owner pushes and pops at bottom.
  *
  * Invariants.
- *   1. `bottom` is written only by the owner; `top` only grows, and only
- *      by a successful CAS (thieves, and the owner when it takes the last
- *      item), so an index is taken by at most one thread.
- *   2. top <= bottom whenever the owner is not inside pop(); inside pop()
- *      the owner may decrement bottom below top for a moment and restores it.
- *   3. A slot index i is written only by push while i >= bottom is not yet
- *      published; it is published by the store of bottom = i + 1 that
- *      follows a release fence, so a thief that reads bottom > i (acquire)
- *      reads the item.
- *   4. The owner's pop and a thief's steal contend for the last item through
- *      top: each writes/reads its own index then a seq_cst fence, then reads
- *      the other's (Dekker), so at least one of them sees the conflict and
- *      the tie is broken by the CAS on top.
+ *   I1. top <= split <= bottom, except inside the owner's public pop, which
+ *       moves split (and bottom) down by one and restores it if it lost.
+ *   I2. `bottom`, `split` and the ring are written by the owner only; `top`
+ *       only grows, by a successful CAS (thieves, or the owner taking the
+ *       last public item), so each index is taken by one thread at most.
+ *   I3. A slot is published to thieves by the release store of split that
+ *       covers it (thieves load split with acquire): a thief that reads
+ *       split > i reads the item at i.
+ *   I4. The owner's private operations (push_private, take_private_bottom,
+ *       the private branch of pop) touch indices >= split only, which no
+ *       thief reads: they need no fence and no read-modify-write.
+ *   I5. For the public region the owner plays Chase-Lev's owner with split
+ *       in the role of bottom: its pop stores split - 1, fences (seq_cst),
+ *       reads top; a thief reads top, fences (seq_cst), reads split. By the
+ *       Dekker argument one of them sees the other, and the last item is
+ *       decided by the CAS on top.
  *
- * Growth. A full ring is copied into one twice its size and published with a
- * release store of `buffer`; thieves that loaded the old pointer may still
- * read it, so the old ring is kept on `retired` and freed by deque_destroy()
- * when no thread can be inside a call. The retired rings' sizes halve, so
- * they add at most the current ring's size in memory. */
+ * Requests. A thief that finds the public region empty sets
+ * publish_request; the owner reads it (relaxed) on each fork and each pop
+ * of its loop (worker.c, forkjoin.c) and then publishes about half of its private items (release
+ * store of split), so idle workers get work while a busy owner pays nothing. The publish wakes a
+ * sleeping worker with a fenced notification (worker.c), which makes the hand-off free of lost
+ * wake-ups: the thief set the request before announcing its sleep and re-checks the public regions
+ * after. A relaxed load may see a request late; the owner is running its private items itself
+ * meanwhile, so that costs parallelism, never progress. Before the owner blocks or parks a task it
+ * publishes everything (worker.c).
+ *
+ * Growth. A full ring is copied into one twice the size and published with
+ * a release store of `buffer`; thieves that loaded the old pointer may still
+ * read it, so the old ring is kept on `retired` until deque_destroy(), when
+ * no thread can be inside a call. Their sizes halve, so together they cost
+ * at most the current ring's size. */
 #include "deque.h"
 
 #include <stdlib.h>
-
-struct deque_buffer {
-  int64_t mask; /* capacity - 1; capacity is a power of two */
-  deque_buffer *retired_next;
-  _Atomic(work_item *) slots[];
-};
 
 static deque_buffer *buffer_new(int64_t capacity) {
   deque_buffer *b = malloc(sizeof *b + (size_t)capacity * sizeof b->slots[0]);
@@ -48,137 +61,176 @@ static deque_buffer *buffer_new(int64_t capacity) {
 }
 
 static inline work_item *buffer_get(deque_buffer *b, int64_t i) {
-  /* relaxed: the item was published by the push's release fence + bottom
-     store; the reader ordered its read after an acquire of bottom/top. */
+  /* relaxed: ordered by the acquire of split (thieves, I3) or written by
+     the reader itself (owner). */
   return load_relaxed(&b->slots[i & b->mask]);
-}
-
-static inline void buffer_put(deque_buffer *b, int64_t i, work_item *w) {
-  /* relaxed: published by the release fence before the store of bottom. */
-  store_relaxed(&b->slots[i & b->mask], w);
 }
 
 bool deque_init(deque *d, unsigned log_capacity) {
   deque_buffer *b = buffer_new((int64_t)1 << log_capacity);
   if (!b) return false;
   atomic_init(&d->top, 0);
-  atomic_init(&d->bottom, 0);
+  atomic_init(&d->split, 0);
   atomic_init(&d->buffer, b);
+  atomic_init(&d->publish_request, 0);
+  d->bottom = 0;
+  d->owner_split = 0;
+  d->top_bound = 0;
+  d->owner_buffer = b;
   d->retired = NULL;
   return true;
 }
 
 void deque_destroy(deque *d) {
-  free(load_relaxed(&d->buffer));
+  free(d->owner_buffer);
   for (deque_buffer *r = d->retired; r;) {
     deque_buffer *next = r->retired_next;
     free(r);
     r = next;
   }
   d->retired = NULL;
+  d->owner_buffer = NULL;
 }
 
 /* Owner only: copies [top, bottom) into a ring twice the size. */
-static deque_buffer *deque_grow(deque *d, deque_buffer *old, int64_t top, int64_t bottom) {
+static deque_buffer *deque_grow(deque *d, int64_t top) {
+  deque_buffer *old = d->owner_buffer;
   deque_buffer *b = buffer_new((old->mask + 1) * 2);
   if (!b) return NULL;
-  for (int64_t i = top; i < bottom; i++)
-    buffer_put(b, i, buffer_get(old, i));
+  for (int64_t i = top; i < d->bottom; i++)
+    store_relaxed(&b->slots[i & b->mask], buffer_get(old, i));
   old->retired_next = d->retired;
   d->retired = old;
+  d->owner_buffer = b;
   /* release: pairs with the acquire load of buffer in deque_steal(), so a
      thief that sees the new ring sees the copied slots. */
   store_release(&d->buffer, b);
   return b;
 }
 
-bool deque_push(deque *d, work_item *item) {
-  /* relaxed: only the owner writes bottom. */
-  int64_t b = load_relaxed(&d->bottom);
-  /* acquire: pairs with the CAS on top in deque_steal(), so the slot a thief
+/* Owner only: room for one more item, growing if the ring is full. */
+static deque_buffer *deque_room(deque *d) {
+  deque_buffer *buf = d->owner_buffer;
+  if (d->bottom - d->top_bound <= buf->mask) return buf;
+  /* acquire: pairs with the CAS on top in deque_steal(), so a slot a thief
      has vacated is not overwritten before the thief has read it. */
-  int64_t t = load_acquire(&d->top);
-  /* relaxed: only the owner writes buffer. */
-  deque_buffer *buf = load_relaxed(&d->buffer);
-  if (b - t > buf->mask) {
-    buf = deque_grow(d, buf, t, b);
-    if (!buf) return false;
-  }
-  buffer_put(buf, b, item);
-  /* release fence + relaxed store: pairs with the acquire load of bottom in
-     deque_steal(); publishes the slot written above (invariant 3). */
-  fence_release_then_store(&d->bottom, b + 1);
+  d->top_bound = load_acquire(&d->top);
+  if (d->bottom - d->top_bound <= buf->mask) return buf;
+  return deque_grow(d, d->top_bound);
+}
+
+bool deque_push_private_slow(deque *d, work_item *item) {
+  deque_buffer *buf = deque_room(d);
+  if (!buf) return false;
+  /* relaxed: published later by deque_publish() (I3). */
+  store_relaxed(&buf->slots[d->bottom & buf->mask], item);
+  d->bottom++;
   return true;
 }
 
-work_item *deque_pop(deque *d) {
-  /* relaxed: only the owner writes bottom. */
-  int64_t b = load_relaxed(&d->bottom) - 1;
-  /* relaxed: only the owner writes buffer. */
-  deque_buffer *buf = load_relaxed(&d->buffer);
+void deque_publish(deque *d, bool all) {
+  int64_t b = d->bottom, s = d->owner_split;
+  if (b > s) {
+    int64_t to = all ? b : s + (b - s + 1) / 2;
+    d->owner_split = to;
+    /* release: pairs with the acquire load of split in deque_steal();
+       publishes the slots below `to` (I3). */
+    store_release(&d->split, to);
+  }
+  /* relaxed: only a hint; a thief that sets it again after this store
+     gets the next publication. */
+  if (load_relaxed(&d->publish_request)) store_relaxed(&d->publish_request, 0);
+}
+
+bool deque_push(deque *d, work_item *item) {
+  deque_buffer *buf = deque_room(d);
+  if (!buf) return false;
+  /* relaxed: published by the release store of split just below. */
+  store_relaxed(&buf->slots[d->bottom & buf->mask], item);
+  d->bottom++;
+  deque_publish(d, true);
+  return true;
+}
+
+/* The owner's pop of the bottom public item (I5): Chase-Lev's take with
+   split as its bottom. Only called with the private region empty. */
+static work_item *deque_pop_public(deque *d) {
+  int64_t s = d->owner_split - 1;
   /* relaxed store + seq_cst fence, then top: the owner's half of the Dekker
-     pattern with the fence in deque_steal() (invariant 4). */
-  store_then_fence_seq_cst(&d->bottom, b);
+     pattern; pairs with the fence in deque_steal(). */
+  store_then_fence_seq_cst(&d->split, s);
   int64_t t = load_relaxed(&d->top);
-  if (t > b) {
-    /* Empty: restore bottom (relaxed: owner-only; thieves that read the
-       transient value saw an empty deque, which it was). */
-    store_relaxed(&d->bottom, b + 1);
+  d->top_bound = t;
+  if (t > s) { /* empty: restore (relaxed: thieves that saw s saw empty) */
+    store_relaxed(&d->split, s + 1);
     return NULL;
   }
-  work_item *item = buffer_get(buf, b);
-  if (t == b) {
-    /* The last item: race the thieves for it through top.
-       seq_cst CAS: pairs with the CAS on top in deque_steal(); exactly one
-       of them wins index t (invariant 1). */
+  work_item *item = buffer_get(d->owner_buffer, s);
+  d->owner_split = s;
+  d->bottom = s;
+  if (t == s) {
+    /* The last public item: race the thieves for it through top.
+       seq_cst CAS: pairs with the CAS in deque_steal() (I2). */
     if (!cas_seq_cst(&d->top, &t, t + 1)) item = NULL;
-    /* relaxed: owner-only; the deque is empty either way. */
-    store_relaxed(&d->bottom, b + 1);
+    d->owner_split = d->bottom = d->top_bound = s + 1;
+    /* relaxed: top == split now; a thief reading either value sees empty. */
+    store_relaxed(&d->split, s + 1);
   }
   return item;
 }
 
+work_item *deque_pop(deque *d) {
+  int64_t b = d->bottom;
+  if (b > d->owner_split) { /* private (I4) */
+    d->bottom = --b;
+    return buffer_get(d->owner_buffer, b);
+  }
+  /* relaxed: a cheap emptiness check; the public pop decides for real. */
+  if (d->owner_split <= load_relaxed(&d->top)) return NULL;
+  return deque_pop_public(d);
+}
+
 steal_status deque_steal(deque *d, work_item **out) {
   *out = NULL;
-  /* acquire: pairs with the CAS on top by other thieves and the owner, so a
-     slot read below is not one that another thread has already taken. */
+  /* acquire: pairs with the CAS on top by other thieves and the owner. */
   int64_t t = load_acquire(&d->top);
-  /* seq_cst fence, then bottom: the thief's half of the Dekker pattern with
-     the fence in deque_pop() (invariant 4). acquire: pairs with the release
-     fence + store of bottom in deque_push(), so the slot is visible. */
-  int64_t b = fence_seq_cst_then_load_acquire(&d->bottom);
-  if (t >= b) return STEAL_EMPTY;
+  /* seq_cst fence, then split: the thief's half of the Dekker pattern with
+     the owner's public pop (I5); acquire: pairs with the release store of
+     split in deque_publish(), so the slot is visible (I3). */
+  int64_t s = fence_seq_cst_then_load_acquire(&d->split);
+  if (t >= s) {
+    /* relaxed: a hint for the owner; set only if clear, so idle thieves do
+       not keep writing the owner's line. */
+    if (!load_relaxed(&d->publish_request)) store_relaxed(&d->publish_request, 1);
+    return STEAL_EMPTY;
+  }
   /* acquire: pairs with the release store of buffer in deque_grow(). */
   deque_buffer *buf = load_acquire(&d->buffer);
   work_item *item = buffer_get(buf, t);
-  /* seq_cst CAS: pairs with the owner's CAS in deque_pop() and other
-     thieves' CAS; the winner alone owns index t (invariant 1). */
+  /* seq_cst CAS: pairs with the owner's CAS in deque_pop_public() and other
+     thieves'; the winner alone owns index t (I2). */
   if (!cas_seq_cst(&d->top, &t, t + 1)) return STEAL_LOST_RACE;
   *out = item;
   return STEAL_OK;
 }
 
 int64_t deque_size(deque *d) {
-  /* relaxed: an estimate for idle checks; callers that must not miss work
-     order these loads after their own seq_cst fence (see park.c). */
-  int64_t b = load_relaxed(&d->bottom);
-  int64_t t = load_relaxed(&d->top);
-  return b > t ? b - t : 0;
+  /* relaxed: an estimate; exact when no thief is active. */
+  int64_t n = d->bottom - load_relaxed(&d->top);
+  return n > 0 ? n : 0;
 }
 
 bool deque_nonempty_seq_cst(deque *d) {
-  /* seq_cst: pairs with the fence in park_notify() after a push (Dekker on
-     bottom / sleepers, park.c). */
-  int64_t b = load_seq_cst(&d->bottom);
+  /* seq_cst: after the sleeper's seq_cst announcement; pairs with the fence
+     in park_notify() after a publication (park.c, Dekker). */
   int64_t t = load_seq_cst(&d->top);
-  return b > t;
+  int64_t s = load_seq_cst(&d->split);
+  return s > t;
 }
 
 work_item *deque_peek_bottom(deque *d) {
-  /* relaxed: owner-only index; top may move concurrently, but a stale view
-     only makes the caller pop, which settles any race with thieves. */
-  int64_t b = load_relaxed(&d->bottom);
-  int64_t t = load_acquire(&d->top); /* acquire: pairs with the CAS on top in deque_steal() */
-  if (b <= t) return NULL;
-  return buffer_get(load_relaxed(&d->buffer), b - 1);
+  int64_t b = d->bottom;
+  /* relaxed: a stale top only makes the caller try a pop, which decides. */
+  if (b <= load_relaxed(&d->top)) return NULL;
+  return buffer_get(d->owner_buffer, b - 1);
 }

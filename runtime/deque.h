@@ -1,4 +1,5 @@
-/* The work-stealing deque of one worker (Chase-Lev; see deque.c). */
+/* The work-stealing deque of one worker: Chase-Lev with an owner-private
+   region at the bottom (see deque.c for the protocol). */
 #ifndef SPOOL_DEQUE_H
 #define SPOOL_DEQUE_H
 
@@ -8,49 +9,99 @@
 #include "atomics.h"
 #include "work.h"
 
-typedef struct deque_buffer deque_buffer;
+typedef struct deque_buffer {
+  int64_t mask; /* capacity - 1; capacity is a power of two */
+  struct deque_buffer *retired_next;
+  _Atomic(work_item *) slots[];
+} deque_buffer;
 
 typedef struct deque {
-  /* Thieves' end. Written by thieves and by the owner's pop of the last
-     item (CAS); read by everyone. */
+  /* Thieves' end. Written by thieves and by the owner when it takes the last
+     public item (CAS); read by everyone. */
   _Alignas(SPOOL_CACHE_LINE) _Atomic(int64_t) top;
-  /* Owner's end. Written by the owner only; read by thieves. */
-  _Alignas(SPOOL_CACHE_LINE) _Atomic(int64_t) bottom;
+
+  /* End of the public region [top, split). Written by the owner only
+     (release when it grows, seq_cst when it shrinks); read by thieves. */
+  _Alignas(SPOOL_CACHE_LINE) _Atomic(int64_t) split;
   /* The current ring. Written by the owner (on growth); read by thieves. */
   _Atomic(deque_buffer *) buffer;
+
+  /* Set by a thief that found the public region empty; cleared by the
+     owner when it publishes. Written by both, so on a line of its own. */
+  _Alignas(SPOOL_CACHE_LINE) _Atomic(int) publish_request;
+
+  /* Owner-only fields: no other thread reads them. */
+  _Alignas(SPOOL_CACHE_LINE) int64_t bottom; /* one past the last item */
+  int64_t owner_split;                       /* the owner's copy of split */
+  int64_t top_bound;                         /* a lower bound of top */
+  deque_buffer *owner_buffer;                /* the owner's copy of buffer */
   /* Buffers replaced by growth, freed by deque_destroy() only: a thief may
-     still read one until the deque is quiescent. Their sizes double, so they
-     cost at most as much memory as the current buffer. Owner only. */
+     still read one until the deque is quiescent. */
   deque_buffer *retired;
 } deque;
 
-/* Result of a steal attempt. */
 typedef enum steal_status { STEAL_EMPTY, STEAL_LOST_RACE, STEAL_OK } steal_status;
 
-/* A deque with room for 2^log_capacity items before it grows. Returns false
-   when out of memory. */
+/* A deque with room for 2^log_capacity items before it grows. */
 bool deque_init(deque *d, unsigned log_capacity);
-
-/* Frees the buffers. The deque must be quiescent (no thread inside any call
-   on it) and items still in it are not touched. */
+/* Frees the buffers; the deque must be quiescent. */
 void deque_destroy(deque *d);
 
-/* Owner only. Pushes at the bottom; false (nothing pushed) when the deque is
-   full and cannot grow because memory is exhausted. */
+/* Owner only. Pushes at the bottom and publishes everything private, so
+   thieves (and a shutdown's drain) can take it: for submitted tasks and
+   continuations. False when the deque is full and cannot grow. */
 bool deque_push(deque *d, work_item *item);
 
-/* Owner only. Pops from the bottom; NULL when empty. */
+/* Owner only. Makes the private region (all of it, or about half) public,
+   and clears a pending request. */
+void deque_publish(deque *d, bool all);
+
+/* Owner only, out of line: the full-ring case of deque_push_private(). */
+bool deque_push_private_slow(deque *d, work_item *item);
+
+/* Owner only. Pushes into the private region: no fence, no read-modify-
+   write. Published later, when a thief asks (publish_request). */
+static inline bool deque_push_private(deque *d, work_item *item) {
+  int64_t b = d->bottom;
+  deque_buffer *buf = d->owner_buffer;
+  if (__builtin_expect(b - d->top_bound > buf->mask, 0)) return deque_push_private_slow(d, item);
+  /* relaxed: the slot is published to thieves by the release store of
+     split in deque_publish(); only the owner reads it before that. */
+  store_relaxed(&buf->slots[b & buf->mask], item);
+  d->bottom = b + 1;
+  return true;
+}
+
+/* Owner only: whether a thief asked for work (the caller then publishes
+   with deque_publish() and wakes a sleeper: worker_publish()). */
+static inline bool deque_publish_requested(deque *d) {
+  /* relaxed: a hint set by thieves (deque.c, "requests"). */
+  return __builtin_expect(load_relaxed(&d->publish_request) != 0, 0);
+}
+
+/* Owner only. If `item` is the bottom item of the private region, removes
+   it and returns true: the fork-join fast path (no fence, no RMW). */
+static inline bool deque_take_private_bottom(deque *d, work_item *item) {
+  int64_t b = d->bottom - 1;
+  deque_buffer *buf = d->owner_buffer;
+  /* relaxed: the owner wrote this slot. */
+  if (b < d->owner_split || load_relaxed(&buf->slots[b & buf->mask]) != item) return false;
+  d->bottom = b;
+  return true;
+}
+
+/* Owner only. Pops the bottom item, private or public; NULL when empty. */
 work_item *deque_pop(deque *d);
 
-/* Any thread. Takes the top item into *out; STEAL_LOST_RACE when another
-   thread took it first (the caller may retry). */
+/* Any thread. Takes the top public item into *out; STEAL_LOST_RACE when
+   another thread took it first. An empty public region sets the request. */
 steal_status deque_steal(deque *d, work_item **out);
 
-/* Any thread: a racy estimate, exact only when the deque is quiescent. */
+/* Owner only: items in the deque (private and public), racing with thieves. */
 int64_t deque_size(deque *d);
 
-/* Any thread: whether the deque holds items, with seq_cst loads, for the
-   re-check of the sleep protocol (park.c) that must not miss a push. */
+/* Any thread: whether the public region holds items, with seq_cst loads,
+   for the re-check of the sleep protocol (park.c). */
 bool deque_nonempty_seq_cst(deque *d);
 
 /* Owner only: the bottom item without popping it, or NULL. */

@@ -70,10 +70,8 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   fork_frame *fr = frame_of(t);
   fr->fn = fn;
   fr->arg = arg;
-  fr->result = NULL;
-  fr->error = 0;
-  worker *self = worker_self();
-  if (!self) { /* not on a worker: run it now */
+  worker *self = spool_tls_worker; /* no switch point before its use */
+  if (!self) {                     /* not on a worker: run it now */
     frame_call(fr);
     atomic_init(&fr->state, FRAME_DONE);
     return;
@@ -83,12 +81,12 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   fr->item.run = frame_run;
   fr->forker = self->index;
   STAT_ADD(self, forks, 1);
-  if (!deque_push(&self->dq, &fr->item)) { /* cannot grow: run it now */
+  if (!deque_push_private(&self->dq, &fr->item)) { /* cannot grow: run it now */
     frame_call(fr);
     atomic_init(&fr->state, FRAME_DONE);
     return;
   }
-  park_notify_relaxed(&self->ex->lot);
+  if (deque_publish_requested(&self->dq)) worker_publish(self);
 }
 
 static bool frame_done(void *arg) {
@@ -129,10 +127,17 @@ static void sync_slow(worker *self, fork_frame *fr) {
 
 int spool_sync(spool_task *t, void **result) {
   fork_frame *fr = frame_of(t);
+  worker *self = spool_tls_worker; /* no switch point before its use */
+  if (self && deque_take_private_bottom(&self->dq, &fr->item)) {
+    /* The fast path: our own private bottom item, untouched by thieves. */
+    void *r = NULL;
+    int error = task_error(fr->fn(fr->arg, &r));
+    if (result) *result = error ? NULL : r;
+    return error;
+  }
   if (!frame_done(fr)) {
-    worker *self = worker_self();
     if (self && deque_peek_bottom(&self->dq) == &fr->item && deque_pop(&self->dq) == &fr->item) {
-      /* Not taken: call it directly. */
+      /* Published but not taken: call it directly. */
       frame_call(fr);
     } else if (self) {
       sync_slow(self, fr);

@@ -113,6 +113,10 @@ typedef struct worker {
    another thread (DESIGN.md "Migration across threads"). */
 worker *worker_self(void);
 void worker_set_self(worker *w);
+/* The same thread-local, read directly on the fork-join fast path, where no
+   switch point lies between the read and its use (initial-exec: one load
+   from the thread pointer). */
+extern _Thread_local worker *spool_tls_worker __attribute__((tls_model("initial-exec")));
 
 /* ---- Executor ----------------------------------------------------------- */
 
@@ -211,9 +215,12 @@ work_item *worker_find_work(worker *self);
 /* Runs other work while `done(arg)` is false; used by waits inside tasks
    that must not block the worker. Returns the worker it is on afterwards. */
 worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg);
-/* Before a worker blocks its thread: make sure a sleeper is woken if the
-   worker leaves work in its deque. */
+/* Before a worker blocks its thread or parks a task: publish its private
+   region and wake a sleeper if it leaves work in its deque. */
 void worker_before_block(worker *self);
+/* A thief asked for work: publish part of the private region and wake a
+   sleeper (fenced: the thief may be about to sleep). */
+void worker_publish(worker *self);
 
 /* ---- Suspension (suspend.c) --------------------------------------------- */
 

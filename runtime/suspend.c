@@ -104,6 +104,9 @@ void suspend_unprepare(worker *self, fiber *next) {
 worker *suspend_park(worker *self, continuation *c, fiber *next) {
   fiber *parked = self->current;
   c->parked = parked;
+  /* Frames this task forked may lie in the private region: let thieves
+     (and the worker's own loop, which pops them anyway) see them. */
+  worker_before_block(self);
   STAT_ADD(self, suspends, 1);
   self->post_switch_token = c;
   self->current = next;

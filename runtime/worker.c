@@ -54,9 +54,17 @@ static work_item *worker_steal(worker *self) {
   return NULL;
 }
 
+void worker_publish(worker *self) {
+  deque_publish(&self->dq, false);
+  park_notify(&self->ex->lot);
+}
+
 work_item *worker_find_work(worker *self) {
   work_item *item = deque_pop(&self->dq);
-  if (item) return item;
+  if (item) {
+    if (deque_publish_requested(&self->dq)) worker_publish(self);
+    return item;
+  }
   spool_executor *ex = self->ex;
   for (unsigned k = 0; k < ex->ninjectors; k++) {
     item = injector_take(&ex->injectors[(self->node + k) % ex->ninjectors]);
@@ -80,7 +88,9 @@ static bool worker_may_exit(spool_executor *ex) {
 }
 
 void worker_before_block(worker *self) {
-  if (deque_size(&self->dq) > 0) park_notify(&self->ex->lot);
+  if (deque_size(&self->dq) == 0) return;
+  deque_publish(&self->dq, true);
+  park_notify(&self->ex->lot);
 }
 
 /* Waits for work (or for `done`) without spinning forever; returns true if
