@@ -322,7 +322,18 @@ int spool_future_yield_until_done(spool_future *f);
 void spool_fork(spool_task *t, spool_fn fn, void *arg);
 
 /* Returns fn's code and result (*result NULL when the code is nonzero).
- * Frames are synced in the reverse order of their forks. */
+ * If no other worker took the frame, it is popped and fn is called directly
+ * (a few nanoseconds); if a thief is running it, the calling task is
+ * suspended, as by spool_yield_until_done(), and resumes (perhaps on another
+ * worker) when the thief has finished it.
+ *
+ * Frames are synced in the reverse order of their forks, and every frame is
+ * synced before the function that forked it returns (the frame's memory is
+ * gone afterwards). Debug builds (NDEBUG undefined) abort with a message on
+ * an out-of-order sync or a task that returns with a frame unsynced;
+ * release builds do not check: an out-of-order sync still returns the right
+ * outcome (it waits until the frame has run), and a frame left unsynced is
+ * undefined behaviour. */
 int spool_sync(spool_task *t, void **result);
 
 /* Runs a root task on `ex` and waits for it: the entry point from main().

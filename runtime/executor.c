@@ -160,8 +160,10 @@ worker *detached_run(work_item *item, worker *self) {
   detached_task *t = container_of(item, detached_task, item);
   spool_executor *ex = self->ex;
   void *result = NULL;
+  frame_watch fw = frame_watch_begin(self);
   int error = t->fn(t->arg, &result);
   self = worker_self(); /* the task may have moved to another worker */
+  frame_watch_end(fw, self);
   STAT_ADD(self, tasks_run, 1);
   if (error) join_record_error(ex, task_error(error));
   detached_free(item, self);

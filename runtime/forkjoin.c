@@ -42,6 +42,42 @@ static inline fork_frame *frame_of(spool_task *t) {
   return (fork_frame *)(void *)t;
 }
 
+static bool frame_done(void *arg);
+
+#ifdef SPOOL_DEBUG_CHECKS
+static uint32_t fiber_tag(const fiber *f) {
+  return (uint32_t)((uintptr_t)f >> 4);
+}
+
+/* Sync order: the private region holds only frames of the task running on
+   this fiber (the loop pops newer items first, and parking publishes), so a
+   frame of this fiber lying above fr was forked after it and not synced. */
+static void frame_check_order(worker *self, fork_frame *fr) {
+  deque *d = &self->dq;
+  if (d->bottom <= d->owner_split) return;
+  deque_buffer *buf = d->owner_buffer;
+  work_item *above = load_relaxed(&buf->slots[(d->bottom - 1) & buf->mask]);
+  if (above != &fr->item && above->kind == WORK_FRAME &&
+      above->owner_tag == fiber_tag(self->current) && !frame_done(fr))
+    spool_misuse("spool_sync() out of order: a frame forked after this one has not been synced; "
+                 "sync frames in the reverse order of their forks");
+}
+
+void frame_watch_end(frame_watch fw, worker *self) {
+  if (self != fw.w || self->current != fw.f) return; /* moved: cannot tell */
+  deque *d = &self->dq;
+  int64_t from = fw.bottom, top = load_relaxed(&d->top);
+  if (from < top) from = top;
+  deque_buffer *buf = d->owner_buffer;
+  for (int64_t i = from; i < d->bottom; i++) {
+    work_item *it = load_relaxed(&buf->slots[i & buf->mask]);
+    if (it->kind == WORK_FRAME && it->owner_tag == fiber_tag(fw.f))
+      spool_misuse("a task returned without calling spool_sync() on a frame it forked; every "
+                   "spool_fork() needs its spool_sync() before the function returns");
+  }
+}
+#endif
+
 static void frame_call(fork_frame *fr) {
   void *result = NULL;
   int error = fr->fn(fr->arg, &result);
@@ -54,8 +90,10 @@ static worker *frame_run(work_item *item, worker *self) {
   fork_frame *fr = container_of(item, fork_frame, item);
   if (fr->forker != self->index) STAT_ADD(self, forks_stolen, 1);
   spool_executor *ex = self->ex;
+  frame_watch fw = frame_watch_begin(self);
   frame_call(fr);
   self = worker_self(); /* the function may have moved to another worker */
+  frame_watch_end(fw, self);
   /* acq_rel: release publishes result/error to the syncer's acquire load;
      this is the runner's last access to the frame (file comment). */
   uintptr_t old = atomic_exchange_explicit(&fr->state, FRAME_DONE, memory_order_acq_rel);
@@ -79,6 +117,9 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   atomic_init(&fr->state, FRAME_PENDING);
   fr->item.kind = WORK_FRAME;
   fr->item.run = frame_run;
+#ifdef SPOOL_DEBUG_CHECKS
+  fr->item.owner_tag = fiber_tag(self->current);
+#endif
   fr->forker = self->index;
   STAT_ADD(self, forks, 1);
   if (!deque_push_private(&self->dq, &fr->item)) { /* cannot grow: run it now */
@@ -136,6 +177,9 @@ int spool_sync(spool_task *t, void **result) {
     return error;
   }
   if (!frame_done(fr)) {
+#ifdef SPOOL_DEBUG_CHECKS
+    if (self) frame_check_order(self, fr);
+#endif
     if (self && deque_peek_bottom(&self->dq) == &fr->item && deque_pop(&self->dq) == &fr->item) {
       /* Published but not taken: call it directly. */
       frame_call(fr);

@@ -140,8 +140,10 @@ static void future_complete(spool_future *f, int final, int error, void *result,
 
 worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex) {
   void *result = NULL;
+  frame_watch fw = frame_watch_begin(self);
   int error = f->fn(f->arg, &result);
   self = worker_self(); /* the task may have moved to another worker */
+  frame_watch_end(fw, self);
   STAT_ADD(self, tasks_run, 1);
   future_complete(f, FUTURE_FINISHED, task_error(error), result, self);
   /* Finished only after the callbacks have run (join.c's invariant). */

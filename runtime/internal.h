@@ -258,6 +258,36 @@ worker *worker_after_switch(worker *self);
 /* The worker loop; returns the worker it ends on, when it may exit. */
 worker *worker_loop(worker *self);
 
+/* ---- Fork-join debug checks (forkjoin.c; debug builds only) -------------- */
+
+#ifndef NDEBUG
+#define SPOOL_DEBUG_CHECKS 1
+/* Where the worker's deque ended before a task ran, to find frames the task
+   forked and never synced when it returns. */
+typedef struct frame_watch {
+  worker *w;
+  fiber *f;
+  int64_t bottom;
+} frame_watch;
+static inline frame_watch frame_watch_begin(worker *self) {
+  return (frame_watch){self, self->current, self->dq.bottom};
+}
+/* Aborts with a message if the task that `fw` watched left a frame behind. */
+void frame_watch_end(frame_watch fw, worker *self);
+#else
+typedef struct frame_watch {
+  char unused;
+} frame_watch;
+static inline frame_watch frame_watch_begin(worker *self) {
+  (void)self;
+  return (frame_watch){0};
+}
+static inline void frame_watch_end(frame_watch fw, worker *self) {
+  (void)fw;
+  (void)self;
+}
+#endif
+
 /* ---- Join (join.c) ------------------------------------------------------ */
 
 void join_count_created(spool_executor *ex, worker *self);

@@ -32,7 +32,9 @@ struct work_item {
      once before the item is published, read by whoever takes it (the
      publishing release store orders it). */
   struct worker *(*run)(work_item *item, struct worker *self);
-  work_kind kind;
+  uint8_t kind; /* work_kind */
+  /* Debug builds: a tag of the fiber that forked a frame (forkjoin.c). */
+  uint32_t owner_tag;
   /* Intrusive link for the injection queue and the free lists; unused
      while the item sits in a deque. */
   work_item *next;
