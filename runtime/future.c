@@ -22,6 +22,11 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* How long a blocking wait spins before it sleeps: about the cost of one
+   thread wake-up on the development machine (2 cores, KVM), so spinning
+   never costs more than the sleep it may save. */
+#define WAIT_SPIN_NS 5000
+
 int future_state(const spool_future *f) {
   /* acquire: pairs with the release stores/CAS of the final state, so a
      caller that sees FINISHED sees result and error (visibility rule). */
@@ -320,6 +325,15 @@ int future_wait_done(spool_future *f, int64_t deadline) {
     if (state_is_done(future_state(f))) return SPOOL_OK;
   }
   if (self) worker_before_block(self);
+  /* Spin a little before sleeping: a short task finishes sooner than a
+     futex round trip (two thread wake-ups, about 10 us measured on the
+     development machine for a submit + result from outside). */
+  int64_t spin_until = clock_now_ns() + WAIT_SPIN_NS;
+  if (spin_until > deadline) spin_until = deadline;
+  for (unsigned i = 1; !state_is_done(future_state(f)); i++) {
+    cpu_relax();
+    if ((i & 15) == 0 && clock_now_ns() >= spin_until) break;
+  }
   for (;;) {
     uint32_t seen = event_prepare(&f->done_event);
     if (state_is_done(future_state(f))) {

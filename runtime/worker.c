@@ -17,10 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Rounds of a full search before a worker sleeps: about 10 us on the
-   development machine, enough to catch the next task of a tight
-   submit/result loop without a futex round trip. */
-#define IDLE_SPIN_ROUNDS 64
+/* How long an idle worker keeps searching before it sleeps: a few thread
+   wake-ups' worth (one is about 5 us on the development machine), so a
+   submit/result ping-pong or a short gap between bursts finds the worker
+   awake, while an idle executor still sleeps within microseconds. */
+#define IDLE_SPIN_NS 20000
 
 static inline uint64_t rng_next(uint64_t *s) {
   /* xorshift64*: victim selection only needs to be cheap and spread. */
@@ -98,9 +99,11 @@ void worker_before_block(worker *self) {
 static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
   spool_executor *ex = self->ex;
   join_worker_idle(ex, self);
-  for (int i = 0; i < IDLE_SPIN_ROUNDS; i++) {
+  int64_t spin_until = clock_now_ns() + IDLE_SPIN_NS;
+  for (unsigned i = 1;; i++) {
     if ((done && done(arg)) || executor_has_visible_work(ex)) return true;
     cpu_relax();
+    if ((i & 7) == 0 && clock_now_ns() >= spin_until) break;
   }
   if (!done && worker_may_exit(ex)) return false;
   uint32_t epoch = park_prepare(&ex->lot);
