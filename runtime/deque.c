@@ -77,6 +77,8 @@ bool deque_init(deque *d, unsigned log_capacity) {
   d->owner_split = 0;
   d->top_bound = 0;
   d->owner_buffer = b;
+  d->owner_slots = b->slots;
+  d->owner_mask = b->mask;
   d->retired = NULL;
   return true;
 }
@@ -102,6 +104,8 @@ static deque_buffer *deque_grow(deque *d, int64_t top) {
   old->retired_next = d->retired;
   d->retired = old;
   d->owner_buffer = b;
+  d->owner_slots = b->slots;
+  d->owner_mask = b->mask;
   /* release: pairs with the acquire load of buffer in deque_steal(), so a
      thief that sees the new ring sees the copied slots. */
   store_release(&d->buffer, b);

@@ -35,6 +35,8 @@ typedef struct deque {
   int64_t owner_split;                       /* the owner's copy of split */
   int64_t top_bound;                         /* a lower bound of top */
   deque_buffer *owner_buffer;                /* the owner's copy of buffer */
+  _Atomic(work_item *) *owner_slots;         /* owner_buffer->slots */
+  int64_t owner_mask;                        /* owner_buffer->mask */
   /* Buffers replaced by growth, freed by deque_destroy() only: a thief may
      still read one until the deque is quiescent. */
   deque_buffer *retired;
@@ -63,11 +65,11 @@ bool deque_push_private_slow(deque *d, work_item *item);
    write. Published later, when a thief asks (publish_request). */
 static inline bool deque_push_private(deque *d, work_item *item) {
   int64_t b = d->bottom;
-  deque_buffer *buf = d->owner_buffer;
-  if (__builtin_expect(b - d->top_bound > buf->mask, 0)) return deque_push_private_slow(d, item);
+  if (__builtin_expect(b - d->top_bound > d->owner_mask, 0))
+    return deque_push_private_slow(d, item);
   /* relaxed: the slot is published to thieves by the release store of
      split in deque_publish(); only the owner reads it before that. */
-  store_relaxed(&buf->slots[b & buf->mask], item);
+  store_relaxed(&d->owner_slots[b & d->owner_mask], item);
   d->bottom = b + 1;
   return true;
 }
@@ -83,9 +85,8 @@ static inline bool deque_publish_requested(deque *d) {
    it and returns true: the fork-join fast path (no fence, no RMW). */
 static inline bool deque_take_private_bottom(deque *d, work_item *item) {
   int64_t b = d->bottom - 1;
-  deque_buffer *buf = d->owner_buffer;
   /* relaxed: the owner wrote this slot. */
-  if (b < d->owner_split || load_relaxed(&buf->slots[b & buf->mask]) != item) return false;
+  if (b < d->owner_split || load_relaxed(&d->owner_slots[b & d->owner_mask]) != item) return false;
   d->bottom = b;
   return true;
 }

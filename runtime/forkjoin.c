@@ -32,7 +32,6 @@ typedef struct fork_frame {
   void *result;
   _Atomic uintptr_t state;
   int error;
-  uint32_t forker; /* index of the worker that forked it (statistics) */
 } fork_frame;
 
 _Static_assert(sizeof(fork_frame) <= sizeof(spool_task), "a frame fits in spool_task");
@@ -88,7 +87,6 @@ static void frame_call(fork_frame *fr) {
 /* Run by whoever took the frame's entry from a deque. */
 static worker *frame_run(work_item *item, worker *self) {
   fork_frame *fr = container_of(item, fork_frame, item);
-  if (fr->forker != self->index) STAT_ADD(self, forks_stolen, 1);
   spool_executor *ex = self->ex;
   frame_watch fw = frame_watch_begin(self);
   frame_call(fr);
@@ -104,30 +102,40 @@ static worker *frame_run(work_item *item, worker *self) {
   return self;
 }
 
+/* Runs fr at once (outside a worker, or when the deque cannot grow). */
+static __attribute__((noinline)) void fork_run_now(fork_frame *fr) {
+  frame_call(fr);
+  atomic_init(&fr->state, FRAME_DONE);
+}
+
+/* A thief asked for work while we forked. */
+static __attribute__((noinline)) void fork_publish(worker *self) {
+  worker_publish(self);
+}
+
 void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   fork_frame *fr = frame_of(t);
   fr->fn = fn;
   fr->arg = arg;
   worker *self = spool_tls_worker; /* no switch point before its use */
-  if (!self) {                     /* not on a worker: run it now */
-    frame_call(fr);
-    atomic_init(&fr->state, FRAME_DONE);
+  if (__builtin_expect(!self, 0)) {
+    fork_run_now(fr);
     return;
   }
+  /* Everything a thief reads is written before the release store of split
+     that publishes the slot (deque.c, I3). */
   atomic_init(&fr->state, FRAME_PENDING);
-  fr->item.kind = WORK_FRAME;
   fr->item.run = frame_run;
+  fr->item.kind = WORK_FRAME;
 #ifdef SPOOL_DEBUG_CHECKS
   fr->item.owner_tag = fiber_tag(self->current);
 #endif
-  fr->forker = self->index;
   STAT_ADD(self, forks, 1);
-  if (!deque_push_private(&self->dq, &fr->item)) { /* cannot grow: run it now */
-    frame_call(fr);
-    atomic_init(&fr->state, FRAME_DONE);
+  if (__builtin_expect(!deque_push_private(&self->dq, &fr->item), 0)) {
+    fork_run_now(fr); /* the deque is full and cannot grow */
     return;
   }
-  if (deque_publish_requested(&self->dq)) worker_publish(self);
+  if (deque_publish_requested(&self->dq)) fork_publish(self);
 }
 
 static bool frame_done(void *arg) {
@@ -166,16 +174,9 @@ static void sync_slow(worker *self, fork_frame *fr) {
   }
 }
 
-int spool_sync(spool_task *t, void **result) {
-  fork_frame *fr = frame_of(t);
-  worker *self = spool_tls_worker; /* no switch point before its use */
-  if (self && deque_take_private_bottom(&self->dq, &fr->item)) {
-    /* The fast path: our own private bottom item, untouched by thieves. */
-    void *r = NULL;
-    int error = task_error(fr->fn(fr->arg, &r));
-    if (result) *result = error ? NULL : r;
-    return error;
-  }
+/* Everything but the fast path: the frame is done already (forked outside
+   a worker, or run by a thief), published, stolen, or this task moved. */
+static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *self, void **result) {
   if (!frame_done(fr)) {
 #ifdef SPOOL_DEBUG_CHECKS
     if (self) frame_check_order(self, fr);
@@ -189,6 +190,22 @@ int spool_sync(spool_task *t, void **result) {
   }
   if (result) *result = fr->error ? NULL : fr->result;
   return fr->error;
+}
+
+int spool_sync(spool_task *t, void **result) {
+  fork_frame *fr = frame_of(t);
+  worker *self = spool_tls_worker; /* no switch point before its use */
+  if (__builtin_expect(!self || !deque_take_private_bottom(&self->dq, &fr->item), 0))
+    return sync_not_private(fr, self, result);
+  /* The fast path: our own private bottom item, unseen by thieves. */
+  void *r = NULL;
+  int error = fr->fn(fr->arg, &r);
+  if (__builtin_expect(error != 0, 0)) {
+    r = NULL;
+    error = task_error(error);
+  }
+  if (result) *result = r;
+  return error;
 }
 
 int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result) {

@@ -47,6 +47,7 @@ static work_item *worker_steal(worker *self) {
       steal_status s = deque_steal(&victim->dq, &item);
       if (s == STEAL_OK) {
         STAT_ADD(self, steals_won, 1);
+        if (item->kind == WORK_FRAME) STAT_ADD(self, forks_stolen, 1);
         return item;
       }
       if (s == STEAL_EMPTY) break;
