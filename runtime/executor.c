@@ -339,7 +339,7 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   pthread_mutex_lock(&ex->start_lock);
   while (ex->started < started)
     pthread_cond_wait(&ex->start_cond, &ex->start_lock);
-  bool failed = ex->init_failed || started < ex->nworkers;
+  bool failed = ex->init_failed || ex->start_nomem || started < ex->nworkers;
   if (failed) ex->start_abort = true;
   ex->start_released = true;
   pthread_cond_broadcast(&ex->start_cond);
@@ -348,7 +348,7 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   if (failed) {
     for (unsigned i = 0; i < started; i++)
       pthread_join(ex->workers[i].thread, NULL);
-    rc = started < ex->nworkers ? SPOOL_ENOMEM : SPOOL_EBROKEN;
+    rc = started < ex->nworkers || ex->start_nomem ? SPOOL_ENOMEM : SPOOL_EBROKEN;
     executor_free(ex);
     return rc;
   }

@@ -101,7 +101,6 @@ typedef struct worker {
   fiber *to_release;                      /* abandoned by the last switch: give back */
   struct continuation *post_switch_token; /* dropped after the last switch */
   fiber_cache fibers;
-  bool suspend_enabled; /* the loop runs on a pool fiber, so tasks can park */
 
   bool bound;     /* immutable: bind to `cpus` at start */
   cpu_set_t cpus; /* immutable */
@@ -174,6 +173,7 @@ struct spool_executor {
   pthread_cond_t start_cond;
   unsigned started;    /* under start_lock */
   bool init_failed;    /* under start_lock */
+  bool start_nomem;    /* under start_lock: a worker got no loop fiber */
   bool start_released; /* under start_lock: workers may begin their loop */
   bool start_abort;    /* under start_lock: workers must exit at once */
 

@@ -29,9 +29,12 @@
  * thread-local is read across a switch (worker_self() is an out-of-line
  * accessor with a compiler barrier).
  *
- * At the cap (max_fibers parked tasks), or on a worker whose loop runs on
- * its thread's own stack, the task waits nested: the worker runs other work
- * on the task's stack until the futures are done (stats: nested_waits). */
+ * At the cap (max_fibers parked tasks) the task waits nested: the worker
+ * runs other work on the task's stack until the futures are done (stats:
+ * nested_waits). A fiber with such a nested wait on it is not a plain loop
+ * fiber: when its loop resumes a continuation, the fiber is parked as a
+ * ready continuation of its own (fiber->data counts the nested waits on
+ * it) instead of being abandoned. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -40,12 +43,25 @@
 
 static worker *continuation_resume(work_item *item, worker *self) {
   continuation *c = container_of(item, continuation, item);
-  /* Step 5: leave the loop fiber for good; P gives it back. */
-  self->to_release = self->current;
   fiber *from = self->current;
   self->current = c->parked;
   STAT_ADD(self, resumes, 1);
-  fiber_switch_abandon(from, c->parked, self);
+  if ((uintptr_t)from->data == 0) {
+    /* Step 5: a loop fiber with nothing else on it; leave it for good, and
+       P gives it back. */
+    self->to_release = from;
+    fiber_switch_abandon(from, c->parked, self);
+  }
+  /* A nested wait (worker_help_until) on this fiber holds a task: park the
+     fiber as a continuation that is ready at once (only the token), so a
+     worker picks it up again and the nested wait goes on. */
+  STAT_ADD(self, suspends, 1);
+  continuation ready;
+  continuation_init(&ready, self->ex, 0);
+  ready.parked = from;
+  self->post_switch_token = &ready;
+  worker *resumer = fiber_switch(from, c->parked, self);
+  return worker_after_switch(resumer);
 }
 
 void continuation_init(continuation *c, spool_executor *ex, int64_t waits) {
@@ -93,7 +109,6 @@ worker *worker_after_switch(worker *self) {
 }
 
 fiber *suspend_prepare(worker *self) {
-  if (!self->suspend_enabled) return NULL;
   return fiber_acquire(&self->fibers, worker_loop_entry);
 }
 

@@ -118,6 +118,11 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
 }
 
 worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
+  /* This fiber now holds a waiting task under the loop below: it must be
+     parked, not abandoned, if the loop resumes a continuation (suspend.c).
+     The fiber is the same object wherever it migrates. */
+  fiber *me = self->current;
+  me->data = (void *)((uintptr_t)me->data + 1);
   while (!done(arg)) {
     work_item *item = worker_find_work(self);
     if (item) {
@@ -126,6 +131,7 @@ worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
     }
     worker_idle(self, done, arg);
   }
+  me->data = (void *)((uintptr_t)me->data - 1);
   return self;
 }
 
@@ -154,25 +160,13 @@ void worker_loop_entry(void *transfer) {
   fiber_switch_abandon(from, &self->thread_fiber, self);
 }
 
-/* Runs the loop on a fiber from the pool, so that tasks can be parked with
-   the fiber they run on; without one, on the thread's stack (tasks then
-   wait nested). */
-static void worker_run(worker *self) {
-  spool_executor *ex = self->ex;
-  fiber_init_thread(&self->thread_fiber);
-  self->current = &self->thread_fiber;
-  fiber_cache_init(&self->fibers, &ex->fibers);
-  fiber *loop = fiber_acquire(&self->fibers, worker_loop_entry);
-  if (loop) {
-    self->suspend_enabled = true;
-    self->current = loop;
-    worker *back = fiber_switch(&self->thread_fiber, loop, self);
-    worker_after_switch(back);
-  } else {
-    worker_loop(self);
-  }
-  fiber_cache_destroy(&self->fibers);
-  fiber_exit_thread(&self->thread_fiber);
+/* Runs the loop on a fiber from the pool (acquired at start, so tasks can
+   always be parked with the fiber they run on), and comes back to the
+   thread's own stack when the loop ends. */
+static void worker_run(worker *self, fiber *loop) {
+  self->current = loop;
+  worker *back = fiber_switch(&self->thread_fiber, loop, self);
+  worker_after_switch(back);
 }
 
 void *worker_thread_main(void *arg) {
@@ -184,9 +178,15 @@ void *worker_thread_main(void *arg) {
   pthread_setname_np(pthread_self(), name);
   topology_bind_self(self->bound ? &self->cpus : NULL);
 
+  fiber_init_thread(&self->thread_fiber);
+  self->current = &self->thread_fiber;
+  fiber_cache_init(&self->fibers, &ex->fibers);
+  fiber *loop = fiber_acquire(&self->fibers, worker_loop_entry);
+
   int rc = ex->config.initializer ? ex->config.initializer(ex->config.initarg) : 0;
   pthread_mutex_lock(&ex->start_lock);
   ex->started++;
+  if (!loop) ex->start_nomem = true;
   if (rc != 0) ex->init_failed = true;
   pthread_cond_broadcast(&ex->start_cond);
   while (!ex->start_released)
@@ -195,7 +195,12 @@ void *worker_thread_main(void *arg) {
   pthread_mutex_unlock(&ex->start_lock);
 
   bool catch_overflow = ex->config.catch_stack_overflow && overflow_thread_init() == 0;
-  if (!abort_start) worker_run(self);
+  if (!abort_start)
+    worker_run(self, loop);
+  else if (loop)
+    fiber_release(&self->fibers, loop);
+  fiber_cache_destroy(&self->fibers);
+  fiber_exit_thread(&self->thread_fiber);
   if (catch_overflow) overflow_thread_teardown();
   worker_set_self(NULL);
   return NULL;
