@@ -34,13 +34,25 @@
  *       decided by the CAS on top.
  *
  * Requests. A thief that finds the public region empty sets
- * publish_request; the owner reads it (relaxed) on each fork and each pop
- * of its loop (worker.c, forkjoin.c) and then publishes about half of its private items (release
- * store of split), so idle workers get work while a busy owner pays nothing. The publish wakes a
- * sleeping worker with a fenced notification (worker.c), which makes the hand-off free of lost
- * wake-ups: the thief set the request before announcing its sleep and re-checks the public regions
- * after. A relaxed load may see a request late; the owner is running its private items itself
- * meanwhile, so that costs parallelism, never progress. Before the owner blocks or parks a task it
+ * publish_request (a cheap store, if it is clear); the owner reads it
+ * (relaxed) on each fork and each pop of its loop (worker.c, forkjoin.c)
+ * and then publishes about half of its private items (release store of
+ * split), so idle workers get work while a busy owner pays nothing. Only a
+ * publication clears a request, and it does so with an exchange; the owner
+ * then wakes a sleeper (park_notify). A thief about to sleep, after it has
+ * announced its sleep (park_prepare) and before its re-check, requests
+ * again on every victim with a seq_cst exchange (deque_request_publish).
+ * Invariant: a sleeping thief has a request standing on every victim, or
+ * the victim's owner will wake it. In the order of modifications of a
+ * victim's flag, either the owner's clearing exchange comes after the
+ * thief's, reads it (or a later RMW of the same release sequence) and so
+ * sees the thief's announcement when it looks for sleepers, or it comes
+ * before, and the thief's request stands for the owner's next push. (A
+ * plain re-check is not enough: published items may be taken back by their
+ * owner before the thief looks, leaving it asleep behind a cleared request;
+ * tests/forkjoin/idle_thief.c found that.) A relaxed load may see a request
+ * late; the owner runs its private items itself meanwhile, so that costs
+ * parallelism, never progress. Before the owner blocks or parks a task it
  * publishes everything (worker.c).
  *
  * Growth. A full ring is copied into one twice the size and published with
@@ -132,27 +144,34 @@ bool deque_push_private_slow(deque *d, work_item *item) {
   return true;
 }
 
-void deque_publish(deque *d, bool all) {
+bool deque_publish(deque *d, bool all) {
   int64_t b = d->bottom, s = d->owner_split;
-  if (b > s) {
-    int64_t to = all ? b : s + (b - s + 1) / 2;
-    d->owner_split = to;
-    /* release: pairs with the acquire load of split in deque_steal();
-       publishes the slots below `to` (I3). */
-    store_release(&d->split, to);
-  }
-  /* relaxed: only a hint; a thief that sets it again after this store
-     gets the next publication. */
-  if (load_relaxed(&d->publish_request)) store_relaxed(&d->publish_request, 0);
+  /* Nothing private: leave a request standing for the next push, so that a
+     thief is never left asleep behind a cleared request (file comment). */
+  if (b <= s) return false;
+  int64_t to = all ? b : s + (b - s + 1) / 2;
+  d->owner_split = to;
+  /* release: pairs with the acquire load of split in deque_steal();
+     publishes the slots below `to` (I3). */
+  store_release(&d->split, to);
+  /* relaxed: the cheap test; the exchange below decides. */
+  if (!load_relaxed(&d->publish_request)) return false;
+  /* acq_rel exchange: pairs with the seq_cst exchange in
+     deque_request_publish() by a thief about to sleep (an RMW, so it reads
+     the latest request and synchronises with every thief whose request it
+     clears); the caller's park_notify() then sees that thief counted among
+     the sleepers and wakes it (file comment, "requests"). */
+  return atomic_exchange_explicit(&d->publish_request, 0, memory_order_acq_rel) != 0;
 }
 
-bool deque_push(deque *d, work_item *item) {
+bool deque_push(deque *d, work_item *item, bool *answered) {
   deque_buffer *buf = deque_room(d);
+  *answered = false;
   if (!buf) return false;
   /* relaxed: published by the release store of split just below. */
   store_relaxed(&buf->slots[d->bottom & buf->mask], item);
   d->bottom++;
-  deque_publish(d, true);
+  *answered = deque_publish(d, true);
   return true;
 }
 
@@ -216,6 +235,12 @@ steal_status deque_steal(deque *d, work_item **out) {
   if (!cas_seq_cst(&d->top, &t, t + 1)) return STEAL_LOST_RACE;
   *out = item;
   return STEAL_OK;
+}
+
+void deque_request_publish(deque *d) {
+  /* seq_cst exchange, after the caller's seq_cst announcement of its sleep:
+     pairs with the exchange in deque_publish(); see "requests". */
+  atomic_exchange_explicit(&d->publish_request, 1, memory_order_seq_cst);
 }
 
 int64_t deque_size(deque *d) {

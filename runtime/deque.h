@@ -51,12 +51,16 @@ void deque_destroy(deque *d);
 
 /* Owner only. Pushes at the bottom and publishes everything private, so
    thieves (and a shutdown's drain) can take it: for submitted tasks and
-   continuations. False when the deque is full and cannot grow. */
-bool deque_push(deque *d, work_item *item);
+   continuations. False when the deque is full and cannot grow. *answered
+   is set when the push answered a thief's request: the caller must then
+   wake a sleeper with park_notify(). */
+bool deque_push(deque *d, work_item *item, bool *answered);
 
-/* Owner only. Makes the private region (all of it, or about half) public,
-   and clears a pending request. */
-void deque_publish(deque *d, bool all);
+/* Owner only. Makes the private region (all of it, or about half) public.
+   Returns true when that answered a thief's request (the request is then
+   cleared, and the caller must wake a sleeper with park_notify()); with
+   nothing private it publishes nothing and leaves the request. */
+bool deque_publish(deque *d, bool all);
 
 /* Owner only, out of line: the full-ring case of deque_push_private(). */
 bool deque_push_private_slow(deque *d, work_item *item);
@@ -97,6 +101,11 @@ work_item *deque_pop(deque *d);
 /* Any thread. Takes the top public item into *out; STEAL_LOST_RACE when
    another thread took it first. An empty public region sets the request. */
 steal_status deque_steal(deque *d, work_item **out);
+
+/* Any thread, before it sleeps (after announcing it, park_prepare()): asks
+   the owner to publish, with the ordering that makes the hand-off free of
+   lost wake-ups (deque.c, "requests"). */
+void deque_request_publish(deque *d);
 
 /* Owner only: items in the deque (private and public), racing with thieves. */
 int64_t deque_size(deque *d);

@@ -120,8 +120,13 @@ bool executor_accepting(spool_executor *ex) {
 
 bool executor_schedule(spool_executor *ex, worker *self, work_item *item) {
   if (self) {
-    if (!deque_push(&self->dq, item)) return false;
-    park_notify_relaxed(&ex->lot);
+    bool answered;
+    if (!deque_push(&self->dq, item, &answered)) return false;
+    /* An answered request may have a thief asleep behind it: fenced. */
+    if (answered)
+      park_notify(&ex->lot);
+    else
+      park_notify_relaxed(&ex->lot);
     return true;
   }
   injector_push(&ex->injectors[topology_current_node(ex)], item);

@@ -14,11 +14,12 @@
  * the switch away from it.
  *
  * Migration. fiber_switch() returns on the thread that resumed the fiber,
- * which may not be the one that suspended it. Nothing here reads a
+ * which may not be the one that suspended it. Nothing here touches a
  * thread-local after a switch: the transfer value tells the resumed side
- * where it is, and the one thread-local written after a switch (the
- * overflow handler's note) is written by an out-of-line function that
- * computes its address afresh.
+ * where it is. The one thread-local a switch writes, the overflow
+ * handler's note of the running fiber, has its address taken before the
+ * switch and is written by the arch switch itself, on the same thread,
+ * before it leaves for the other stack.
  *
  * Annotations:
  *   AddressSanitizer  __sanitizer_start_switch_fiber() before each switch
@@ -27,10 +28,12 @@
  *                     __sanitizer_finish_switch_fiber() on the resumed side;
  *                     a reused stack is unpoisoned (an abandoned run leaves
  *                     the redzones of its unfinished frames behind).
- *   ThreadSanitizer   one fiber handle per stack, made on first use and
- *                     dropped when the stack is unmapped; each switch calls
- *                     __tsan_switch_to_fiber() (synchronising: the switch is
- *                     a real ordering within the thread).
+ *   ThreadSanitizer   one fiber handle per stack, kept with it in the pool
+ *                     and dropped when the stack is unmapped, but renewed
+ *                     on each acquire (see fiber_acquire()); each switch
+ *                     calls __tsan_switch_to_fiber() (synchronising: the
+ *                     switch is a real ordering within the thread), from
+ *                     the function that switches stacks.
  *   valgrind          each stack registered once per mapping, so memcheck
  *                     takes a stack-pointer jump to it for a stack switch.
  */
@@ -88,9 +91,11 @@ void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 
 typedef void (*fiber_arch_start)(void *transfer, void *arg);
 
-/* Saves the running context into *save and resumes `to`; returns, once
-   something resumes the saved context, the transfer value it passed. */
-void *fiber_arch_switch(void **save, void *to, void *transfer);
+/* Saves the running context into *save, stores `running` into
+   *running_slot, and resumes `to`; returns, once something resumes the
+   saved context, the transfer value it passed. */
+void *fiber_arch_switch(void **save, void *to, void *transfer, void *running_slot,
+                        const void *running);
 
 /* A fresh context on [stack_lo, stack_hi) that, when switched to, calls
    start(transfer, arg) with that switch's transfer value. */
@@ -98,10 +103,16 @@ void *fiber_arch_make(void *stack_lo, void *stack_hi, fiber_arch_start start, vo
 
 /* ---- Annotations around a switch -------------------------------------- */
 
+/* always_inline, in every build: under TSan, the function that calls
+   __tsan_switch_to_fiber() must be the one that switches stacks. A helper
+   that returned after it would record its return on the shadow stack of
+   the fiber switched to (underflowing a fresh one: a crash at -O0). */
+#define FIBER_ALWAYS_INLINE inline __attribute__((always_inline))
+
 /* Just before the stack switch, on the suspending side. `fake_stack_save`
    is where ASan keeps the suspending fiber's fake stack, NULL when that
    fiber is abandoned (ASan frees the fake stack then). */
-static inline void annotate_switch_out(fiber *to, void **fake_stack_save) {
+static FIBER_ALWAYS_INLINE void annotate_switch_out(fiber *to, void **fake_stack_save) {
 #ifdef FIBER_TSAN
   /* flags 0: synchronise, since within a thread the switch is an ordering */
   __tsan_switch_to_fiber(to->tsan_fiber, 0);
@@ -115,12 +126,15 @@ static inline void annotate_switch_out(fiber *to, void **fake_stack_save) {
   (void)to;
 }
 
-/* First thing on the resumed side (of fiber_switch() or a fresh start). */
-static inline void annotate_switched_in(fiber *self) {
+/* First thing on the resumed side (of fiber_switch() or a fresh start).
+   Empty in ordinary builds, so that fiber_switch() tail-calls the arch
+   switch (see overflow.c for the cost of a return after it). */
+static FIBER_ALWAYS_INLINE void annotate_switched_in(fiber *self) {
 #ifdef FIBER_ASAN
   __sanitizer_finish_switch_fiber(self->asan_fake_stack, NULL, NULL);
+#else
+  (void)self;
 #endif
-  overflow_note_running(self);
 }
 
 /* The context to resume, read on the resuming side. Under TSan, the saved
@@ -128,7 +142,7 @@ static inline void annotate_switched_in(fiber *self) {
    resumption that the hand-off does not order after the suspension is
    reported as a race on `context`: the switch's own store, in assembly, is
    invisible to TSan. */
-static inline void *context_to_resume(fiber *to) {
+static FIBER_ALWAYS_INLINE void *context_to_resume(fiber *to) {
   void *context = to->context;
   assert(context && "switch to a running fiber (or one never made)");
 #ifndef NDEBUG
@@ -137,7 +151,7 @@ static inline void *context_to_resume(fiber *to) {
   return context;
 }
 
-static inline void context_mark_saving(fiber *from) {
+static FIBER_ALWAYS_INLINE void context_mark_saving(fiber *from) {
 #ifdef FIBER_TSAN
   from->context = NULL; /* overwritten at once by the switch; see above */
 #else
@@ -168,7 +182,8 @@ static void annotate_new_stack(fiber *f) {
   f->tsan_fiber = __tsan_create_fiber(0);
 #endif
 #ifdef FIBER_VALGRIND
-  f->valgrind_id = VALGRIND_STACK_REGISTER(f->stack_lo, f->stack_hi);
+  /* valgrind takes the lowest and the highest byte, both inclusive */
+  f->valgrind_id = VALGRIND_STACK_REGISTER(f->stack_lo, f->stack_hi - 1);
 #endif
   f->annotated = true;
 }
@@ -188,7 +203,17 @@ void fiber_forget(fiber *f) {
 fiber *fiber_acquire(fiber_cache *c, fiber_entry entry) {
   fiber *f = fiber_cache_take(c);
   if (!f) return NULL;
-  if (!f->annotated) annotate_new_stack(f);
+  if (!f->annotated) {
+    annotate_new_stack(f);
+  } else {
+#ifdef FIBER_TSAN
+    /* A new handle for each run: the previous run was abandoned mid-call,
+       and its frames stay on the handle's shadow stack, a fixed-size
+       buffer (64K frames in LLVM 14) that repeated reuse overflows. */
+    __tsan_destroy_fiber(f->tsan_fiber);
+    f->tsan_fiber = __tsan_create_fiber(0);
+#endif
+  }
 #ifdef FIBER_ASAN
   /* The previous run on this stack was abandoned mid-call: the redzones of
      its unfinished frames are still poisoned. */
@@ -239,7 +264,9 @@ void *fiber_switch(fiber *from, fiber *to, void *transfer) {
   void *to_context = context_to_resume(to);
   context_mark_saving(from);
   annotate_switch_out(to, &from->asan_fake_stack);
-  void *received = fiber_arch_switch(&from->context, to_context, transfer);
+  /* The note's address is this thread's: taken here, before the switch. */
+  void *received =
+      fiber_arch_switch(&from->context, to_context, transfer, overflow_running_slot(), to);
   /* Resumed: possibly on another thread. `from` is this fiber. */
   annotate_switched_in(from);
   return received;
@@ -250,6 +277,6 @@ _Noreturn void fiber_switch_abandon(fiber *from, fiber *to, void *transfer) {
   void *to_context = context_to_resume(to);
   context_mark_saving(from);
   annotate_switch_out(to, NULL);
-  fiber_arch_switch(&from->context, to_context, transfer);
+  fiber_arch_switch(&from->context, to_context, transfer, overflow_running_slot(), to);
   __builtin_trap(); /* an abandoned fiber was resumed */
 }

@@ -28,9 +28,10 @@
  *    resumed side needs (its worker) as the transfer value.
  * 3. A fresh fiber's entry must never return: it ends by switching away for
  *    good, with fiber_switch_abandon(), and another fiber releases it.
- * 4. Every thread that runs fibers calls fiber_init_thread() first. A thread
- *    must be back on its own fiber (its own stack) before it exits, and that
- *    fiber must not be running on another thread then.
+ * 4. Every thread that runs fibers calls fiber_init_thread() first (and
+ *    overflow_thread_init(), for the overflow message). A thread must be
+ *    back on its own fiber (its own stack) before it exits, and that fiber
+ *    must not be running on another thread then.
  *
  * The floating-point control state (x86-64: MXCSR and the x87 control word;
  * AArch64: FPCR) belongs to each fiber: a switch saves and restores it, and
@@ -55,27 +56,28 @@ struct fiber {
      on whichever thread resumes it (the hand-off orders the two). */
   void *context;
   /* Free for the runtime (e.g. the task parked with the fiber). Neither
-     read nor written here; kept while pooled. */
+     read nor written here: zero on a new mapping, and otherwise what its
+     last user left (fiber_acquire() does not reset it). */
   void *data;
 
   /* Set by stack.c when the stack is mapped; read-only afterwards (also
      read by the overflow handler). For a thread's own fiber (no spool
      stack) the guard is empty, and stack_lo/stack_hi are the thread's stack
      bounds in AddressSanitizer builds, NULL otherwise. */
-  char *stack_lo;       /* lowest usable byte, just above the guard */
-  char *stack_hi;       /* one past the highest usable byte (this struct) */
-  char *guard_lo;       /* the guard page; the mapping starts here */
-  size_t guard_size;    /* 0 for a thread's own fiber */
-  size_t map_size;      /* the whole mapping: guard, stack and this struct */
-  size_t stack_size;    /* the configured size, named by the overflow message */
-  struct fiber *next;   /* link in a cache or the pool, while pooled */
+  char *stack_lo;     /* lowest usable byte, just above the guard */
+  char *stack_hi;     /* one past the highest usable byte (this struct) */
+  char *guard_lo;     /* the guard page; the mapping starts here */
+  size_t guard_size;  /* 0 for a thread's own fiber */
+  size_t map_size;    /* the whole mapping: guard, stack and this struct */
+  size_t stack_size;  /* the configured size, named by the overflow message */
+  struct fiber *next; /* link in a cache or the pool, while pooled */
 
   /* fiber.c's own state. entry: set by fiber_acquire(). The rest persists
      while the stack is pooled: the sanitizer handles are made once per
      mapping and dropped by fiber_forget() when it is unmapped. */
   fiber_entry entry;
   void *asan_fake_stack; /* ASan: the fake stack saved when it switched away */
-  void *tsan_fiber;      /* TSan: this fiber's handle */
+  void *tsan_fiber;      /* TSan: this fiber's handle (renewed per acquire) */
   unsigned valgrind_id;  /* valgrind: the registered stack's id */
   bool annotated;        /* the handles above exist */
 };

@@ -7,15 +7,42 @@
  * naming the problem and the fix, and aborts. Every other fault goes to the
  * handler installed before it, as if spool were not there.
  *
- * The running fiber is known through a thread-local that fiber.c updates
- * after every switch (overflow_note_running()); the handler only reads it,
- * so it stays async-signal-safe.
+ * The running fiber is known through a thread-local, the note below, that
+ * every switch updates (the arch switch stores into it, between the two
+ * stacks); the handler only reads it, so it stays async-signal-safe.
  *
  * Turning it off is not calling overflow_install(). */
 #ifndef SPOOL_OVERFLOW_H
 #define SPOOL_OVERFLOW_H
 
+#include <stdatomic.h>
+
 struct fiber;
+
+/* The note: the fiber whose stack the calling thread is on (or about to
+   switch to), NULL if none. Written by this thread only: by
+   overflow_note_running(), and by fiber_arch_switch() through the address
+   overflow_running_slot() gave before the switch. Read by the handler, on
+   the same thread (a fault is delivered to the thread that faulted).
+   initial-exec: reading it in the handler must not call __tls_get_addr(),
+   which may allocate; the library is never dlopen'd after start-up. */
+extern _Thread_local _Atomic(const struct fiber *) overflow_running_fiber
+    __attribute__((tls_model("initial-exec")));
+
+/* This thread's note. The address is only good on the thread that took
+   it: take it afresh after every switch (DESIGN.md, "Migration across
+   threads"); fiber_switch() takes it before the switch and the arch switch
+   uses it before it leaves the thread's current stack. */
+static inline _Atomic(const struct fiber *) *overflow_running_slot(void) {
+  return &overflow_running_fiber;
+}
+
+/* Notes `f` (NULL: nothing) as running on the calling thread, outside a
+   switch: when a thread starts or stops using fibers. */
+static inline void overflow_note_running(const struct fiber *f) {
+  /* relaxed: only this thread's own signal handler reads it */
+  atomic_store_explicit(&overflow_running_fiber, f, memory_order_relaxed);
+}
 
 /* Installs the handler for the whole process, once: later calls return the
    first call's result. Returns 0, or -1 with errno from sigaction(). */
@@ -31,9 +58,5 @@ int overflow_thread_init(void);
 /* Removes and frees the alternate stack overflow_thread_init() made on the
    calling thread, if any. Call before the thread exits. */
 void overflow_thread_teardown(void);
-
-/* Records that `f` now runs on the calling thread (NULL: nothing does).
-   fiber.c calls it after every switch, on the side that resumes. */
-void overflow_note_running(const struct fiber *f);
 
 #endif /* SPOOL_OVERFLOW_H */

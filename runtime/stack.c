@@ -73,8 +73,9 @@ void fiber_cache_init(fiber_cache *c, fiber_source *s) {
   c->count = 0;
 }
 
-/* Moves up to `n` stacks of `list` into the pool, as room allows; returns
-   what did not fit, for the caller to unmap outside the lock. */
+/* Moves the stacks of `list` into the pool, as far as its bound allows;
+   returns what did not fit, for the caller to unmap outside the lock
+   (munmap is slow, and takes the process's mmap lock). */
 static fiber *pool_give(fiber_source *s, fiber *list) {
   pthread_mutex_lock(&s->lock);
   while (list && s->pooled < FIBER_POOL_BOUND) {
@@ -131,8 +132,9 @@ static void cache_refill(fiber_cache *c) {
 
 static fiber *stack_map(fiber_source *s) {
   /* MAP_NORESERVE: a 1 MiB stack is mostly never touched, so do not charge
-     it all against overcommit. MAP_STACK: a hint, for the day it means
-     something (e.g. transparent huge pages are kept off stacks). */
+     it all against overcommit. MAP_STACK: Linux 6.7 and later keep
+     transparent huge pages off such mappings (a 2 MiB page per touched
+     stack would defeat committing stacks only as touched). */
   char *base = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) {
@@ -187,7 +189,8 @@ void fiber_cache_put(fiber_cache *c, fiber *f) {
     /* Spill the batch at the head: cut it off, hand it to the pool, and
        unmap what the pool has no room for. */
     fiber *batch = c->head, *last = c->head;
-    for (unsigned i = 1; i < FIBER_CACHE_BATCH; i++) last = last->next;
+    for (unsigned i = 1; i < FIBER_CACHE_BATCH; i++)
+      last = last->next;
     c->head = last->next;
     last->next = NULL;
     c->count -= FIBER_CACHE_BATCH;

@@ -79,8 +79,13 @@ void continuation_signal(continuation *c, worker *completer) {
   if (fetch_sub_acq_rel(&c->remaining, 1) != 1) return;
   spool_executor *ex = c->ex;
   worker *w = worker_of(ex, completer);
-  if (w && deque_push(&w->dq, &c->item)) {
-    park_notify_relaxed(&ex->lot);
+  bool answered;
+  if (w && deque_push(&w->dq, &c->item, &answered)) {
+    /* An answered request may have a thief asleep behind it: fenced. */
+    if (answered)
+      park_notify(&ex->lot);
+    else
+      park_notify_relaxed(&ex->lot);
     return;
   }
   /* Not a worker of ex: a hand-off through an injection queue. The task is

@@ -57,8 +57,7 @@ static work_item *worker_steal(worker *self) {
 }
 
 void worker_publish(worker *self) {
-  deque_publish(&self->dq, false);
-  park_notify(&self->ex->lot);
+  if (deque_publish(&self->dq, false)) park_notify(&self->ex->lot);
 }
 
 work_item *worker_find_work(worker *self) {
@@ -92,6 +91,8 @@ static bool worker_may_exit(spool_executor *ex) {
 void worker_before_block(worker *self) {
   if (deque_size(&self->dq) == 0) return;
   deque_publish(&self->dq, true);
+  /* Fenced either way: others must not sleep while this worker, about to
+     block, leaves work behind. */
   park_notify(&self->ex->lot);
 }
 
@@ -108,6 +109,10 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
   }
   if (!done && worker_may_exit(ex)) return false;
   uint32_t epoch = park_prepare(&ex->lot);
+  /* Owners publish private work on request; renew the requests now that the
+     sleep is announced, so none is answered behind our back (deque.c). */
+  for (unsigned i = 0; i < ex->nworkers; i++)
+    if (&ex->workers[i] != self) deque_request_publish(&ex->workers[i].dq);
   if ((done && done(arg)) || executor_has_visible_work(ex) || (!done && worker_may_exit(ex))) {
     park_cancel(&ex->lot);
     return true;

@@ -24,10 +24,17 @@
 
         .text
 
-/* void *fiber_arch_switch(void **save, void *to, void *transfer)
+/* void *fiber_arch_switch(void **save, void *to, void *transfer,
+ *                         void *running_slot, const void *running)
  *   x0: where to store the suspending context
  *   x1: the context to resume
- *   x2: transfer value, returned (x0) by the switch that resumes there */
+ *   x2: transfer value, returned (x0) by the switch that resumes there
+ *   x3: the calling thread's note of its running fiber (overflow.h)
+ *   x4: what to note there: the fiber being resumed
+ * The note is stored after the last use of the suspending stack and before
+ * the first use of the resumed one, so the stack-overflow handler always
+ * knows whose stack a fault is on. x3 was computed by the caller on this
+ * thread, and is used before anything runs on another stack. */
         .globl  fiber_arch_switch
         .hidden fiber_arch_switch
         .type   fiber_arch_switch, %function
@@ -63,6 +70,7 @@ fiber_arch_switch:
 
         mov     x10, sp
         str     x10, [x0]
+        str     x4, [x3]
         /* From here on we run on the other stack. Its frame has the same
            layout as ours, so the CFI above stays true for it. */
         mov     sp, x1

@@ -24,7 +24,8 @@ typedef void (*fiber_arch_start)(void *transfer, void *arg);
 
 /* The prototypes are in fiber.c, the only caller; repeated here so that a
    mismatch is a compile error in the one file that implements both. */
-void *fiber_arch_switch(void **save, void *to, void *transfer);
+void *fiber_arch_switch(void **save, void *to, void *transfer, void *running_slot,
+                        const void *running);
 void *fiber_arch_make(void *stack_lo, void *stack_hi, fiber_arch_start start, void *arg);
 
 typedef struct ucontext_context {
@@ -37,8 +38,8 @@ typedef struct ucontext_context {
   void *arg;
 } ucontext_context;
 
-__attribute__((visibility("hidden"))) void *fiber_arch_switch(void **save, void *to,
-                                                              void *transfer) {
+__attribute__((visibility("hidden"))) void *
+fiber_arch_switch(void **save, void *to, void *transfer, void *running_slot, const void *running) {
   ucontext_context self;
   /* AddressSanitizer intercepts swapcontext() and clears the shadow of the
      target's uc_stack; getcontext() leaves uc_stack alone, so zero it:
@@ -48,6 +49,12 @@ __attribute__((visibility("hidden"))) void *fiber_arch_switch(void **save, void 
   *save = &self;
   ucontext_context *target = to;
   target->transfer = transfer;
+  /* The note of the running fiber (overflow.h), as late as C allows: the
+     call into swapcontext() still pushes a return address on this stack,
+     so an overflow that faults on exactly that push is reported as a plain
+     SIGSEGV in this fallback. running_slot belongs to this thread, which
+     is where this store runs. */
+  *(const void *volatile *)running_slot = running;
   if (swapcontext(&self.uc, &target->uc) != 0) abort(); /* only fails on a bad context */
   return self.transfer;
 }

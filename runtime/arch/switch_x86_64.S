@@ -31,10 +31,17 @@
 
         .text
 
-/* void *fiber_arch_switch(void **save, void *to, void *transfer)
+/* void *fiber_arch_switch(void **save, void *to, void *transfer,
+ *                         void *running_slot, const void *running)
  *   rdi: where to store the suspending context
  *   rsi: the context to resume
- *   rdx: transfer value, returned (rax) by the switch that resumes there */
+ *   rdx: transfer value, returned (rax) by the switch that resumes there
+ *   rcx: the calling thread's note of its running fiber (overflow.h)
+ *   r8:  what to note there: the fiber being resumed
+ * The note is stored after the last use of the suspending stack and before
+ * the first use of the resumed one, so the stack-overflow handler always
+ * knows whose stack a fault is on. rcx was computed by the caller on this
+ * thread, and is used before anything runs on another stack. */
         .globl  fiber_arch_switch
         .hidden fiber_arch_switch
         .type   fiber_arch_switch, @function
@@ -65,6 +72,7 @@ fiber_arch_switch:
         fnstcw  4(%rsp)
 
         movq    %rsp, (%rdi)
+        movq    %r8, (%rcx)
         /* From here on we run on the other stack. Its frame has the same
            layout as ours, so the CFI above stays true for it. */
         movq    %rsi, %rsp
