@@ -190,6 +190,11 @@ static void annotate_new_stack(fiber *f) {
 
 void fiber_forget(fiber *f) {
   if (!f->annotated) return;
+#ifdef FIBER_ASAN
+  /* Stale redzones of abandoned frames must not outlive the mapping: the
+     next mapping at this address may not be a stack. */
+  __asan_unpoison_memory_region(f->stack_lo, (size_t)(f->stack_hi - f->stack_lo));
+#endif
 #ifdef FIBER_TSAN
   __tsan_destroy_fiber(f->tsan_fiber);
   f->tsan_fiber = NULL;

@@ -1,0 +1,297 @@
+/* The harness of the suspension and fork-join tests (tests/suspend,
+ * tests/forkjoin): plain main() programs, so that they run in every build,
+ * ThreadSanitizer's included (Criterion aborts under TSan, its issue 274).
+ *
+ *   CHECK(cond)            records a pass or a failure (file, line, text on
+ *                          stderr) and goes on; evaluates to cond's truth
+ *   CHECK_EQ(a, b)         the same for two integers, printing both
+ *   harness_phase(name)    names the running phase and re-arms the watchdog:
+ *                          a phase that does not finish in time prints its
+ *                          name and aborts, so a hang fails loudly
+ *   HARNESS_UNTIL(cond, s) polls cond (yielding the CPU) for at most s
+ *                          seconds; true if it became true. Used to wait for
+ *                          a state the test must observe (a task suspended:
+ *                          the `suspends` statistic), never as a sleep
+ *   harness_report()       prints the final "N passed, M failed" line and
+ *                          gives main()'s exit status
+ *
+ * Time limits scale with SPOOL_STRESS_SCALE (a positive integer, default 1)
+ * and are tripled under ThreadSanitizer and valgrind. */
+#ifndef SPOOL_TEST_HARNESS_H
+#define SPOOL_TEST_HARNESS_H
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HARNESS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HARNESS_ASAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define HARNESS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HARNESS_TSAN 1
+#endif
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define HARNESS_VALGRIND_H 1
+#endif
+#endif
+
+/* The exit status meson reads as "skipped". */
+#define HARNESS_SKIP 77
+
+static inline bool harness_under_valgrind(void) {
+#ifdef HARNESS_VALGRIND_H
+  return RUNNING_ON_VALGRIND;
+#else
+  return false;
+#endif
+}
+
+/* ---- Checks -------------------------------------------------------------- */
+
+static _Atomic unsigned harness_passed, harness_failed;
+
+static inline bool harness_record(bool ok, const char *what, const char *file, int line) {
+  if (ok) {
+    atomic_fetch_add_explicit(&harness_passed, 1, memory_order_relaxed);
+  } else {
+    atomic_fetch_add_explicit(&harness_failed, 1, memory_order_relaxed);
+    fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
+  }
+  return ok;
+}
+
+#define CHECK(cond) harness_record((cond) ? true : false, #cond, __FILE__, __LINE__)
+
+static inline bool harness_record_eq(long long a, long long b, const char *sa, const char *sb,
+                                     const char *file, int line) {
+  if (a == b) return harness_record(true, "", file, line);
+  atomic_fetch_add_explicit(&harness_failed, 1, memory_order_relaxed);
+  fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)\n", file, line, sa, sb, a, b);
+  return false;
+}
+
+#define CHECK_EQ(a, b)                                                                             \
+  harness_record_eq((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
+
+static inline unsigned harness_failures(void) {
+  return atomic_load_explicit(&harness_failed, memory_order_relaxed);
+}
+
+static inline int harness_report(void) {
+  unsigned passed = atomic_load(&harness_passed), failed = atomic_load(&harness_failed);
+  printf("%u passed, %u failed\n", passed, failed);
+  fflush(stdout);
+  return failed || !passed ? 1 : 0; /* a program that checked nothing failed too */
+}
+
+/* ---- Scale and time ------------------------------------------------------ */
+
+/* SPOOL_STRESS_SCALE: a positive integer, 1 when unset; anything else is an
+   error, so a typo never shrinks a run silently. */
+static inline unsigned harness_scale(void) {
+  const char *s = getenv("SPOOL_STRESS_SCALE");
+  if (!s) return 1;
+  char *end;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*s < '0' || *s > '9' || *end || v == 0 || v > 1000000) {
+    fprintf(stderr, "SPOOL_STRESS_SCALE=%s: not a positive integer\n", s);
+    exit(2);
+  }
+  return (unsigned)v;
+}
+
+/* How much slower than a plain build this one runs. */
+static inline unsigned harness_slowness(void) {
+#ifdef HARNESS_TSAN
+  return 3;
+#else
+  return harness_under_valgrind() ? 10 : 1;
+#endif
+}
+
+static inline double harness_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Polls `cond` for at most `seconds` (scaled by the build's slowness). */
+#define HARNESS_UNTIL(cond, seconds)                                                               \
+  __extension__({                                                                                  \
+    double harness_deadline_ = harness_now() + (seconds) * (double)harness_slowness();            \
+    bool harness_ok_;                                                                              \
+    while (!(harness_ok_ = (cond)) && harness_now() < harness_deadline_)                           \
+      sched_yield();                                                                               \
+    harness_ok_;                                                                                   \
+  })
+
+/* Spins on `cond` inside a task (no yield of the CPU needed, but polite). */
+static inline void harness_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* ---- Watchdog ------------------------------------------------------------ */
+
+static const char *volatile harness_phase_name = "start-up";
+static volatile unsigned harness_phase_limit;
+
+static void harness_watchdog_fired(int sig) {
+  (void)sig;
+  /* async-signal-safe: write(2) and abort() only */
+  static const char head[] = "\nwatchdog: phase \"";
+  static const char tail[] = "\" did not finish in time (a hang); aborting\n";
+  const char *name = harness_phase_name;
+  ssize_t ignored = write(STDERR_FILENO, head, sizeof head - 1);
+  ignored = write(STDERR_FILENO, name, strlen(name));
+  ignored = write(STDERR_FILENO, tail, sizeof tail - 1);
+  (void)ignored;
+  abort();
+}
+
+/* Names the phase and gives it `seconds` (scaled) before the watchdog fires.
+   Workers block asynchronous signals, so SIGALRM reaches a program thread. */
+static inline void harness_phase_limited(const char *name, unsigned seconds) {
+  static bool installed;
+  if (!installed) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = harness_watchdog_fired;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    installed = true;
+  }
+  harness_phase_name = name;
+  harness_phase_limit = seconds * harness_scale() * harness_slowness();
+  alarm(harness_phase_limit);
+  if (getenv("HARNESS_VERBOSE")) fprintf(stderr, "-- %s\n", name);
+}
+
+static inline void harness_phase(const char *name) {
+  harness_phase_limited(name, 30);
+}
+
+static inline void harness_watchdog_off(void) {
+  alarm(0);
+}
+
+/* ---- Executors ----------------------------------------------------------- */
+
+/* pthread_self() through a pointer the optimiser cannot see through: glibc
+   declares pthread_self() const, so GCC and Clang may reuse a value computed
+   before a migration point (DESIGN.md "Migration across threads"). */
+static pthread_t (*volatile harness_pthread_self)(void) = pthread_self;
+
+/* The thread of each worker of the executor made by harness_executor(),
+   recorded by the initializer on the worker's own thread. */
+#define HARNESS_MAX_WORKERS 16
+static pthread_t harness_worker_thread[HARNESS_MAX_WORKERS];
+static _Atomic unsigned harness_initialised;
+
+static inline int harness_record_worker(void *arg) {
+  (void)arg;
+  int w = spool_current_worker();
+  if (w < 0 || w >= HARNESS_MAX_WORKERS) return 1;
+  harness_worker_thread[w] = pthread_self();
+  /* release: the executor's start-up orders it anyway; this makes the
+     publication explicit for readers that check the count */
+  atomic_fetch_add_explicit(&harness_initialised, 1, memory_order_release);
+  return 0;
+}
+
+typedef struct harness_options {
+  unsigned max_fibers;     /* 0: default */
+  size_t fiber_stack_size; /* 0: default */
+} harness_options;
+
+/* An executor with `workers` workers whose threads are recorded in
+   harness_worker_thread[]; aborts the program if it cannot be made. */
+static inline spool_executor *harness_executor_opt(unsigned workers, harness_options opt) {
+  spool_config c;
+  spool_config_init(&c);
+  c.workers = workers;
+  if (opt.max_fibers) c.max_fibers = opt.max_fibers;
+  if (opt.fiber_stack_size) c.fiber_stack_size = opt.fiber_stack_size;
+  c.initializer = harness_record_worker;
+  spool_executor *ex = NULL;
+  int rc = spool_executor_create(&ex, &c);
+  if (rc != SPOOL_OK || !ex || spool_executor_workers(ex) != workers) {
+    fprintf(stderr, "cannot create an executor of %u workers: %s\n", workers, spool_strerror(rc));
+    abort();
+  }
+  return ex;
+}
+
+static inline spool_executor *harness_executor(unsigned workers) {
+  return harness_executor_opt(workers, (harness_options){0, 0});
+}
+
+static inline spool_stats harness_stats(spool_executor *ex) {
+  spool_stats s;
+  memset(&s, 0, sizeof s);
+  if (spool_stats_read(ex, -1, &s) != SPOOL_OK) abort();
+  return s;
+}
+
+static inline uint64_t harness_suspends(spool_executor *ex) {
+  return harness_stats(ex).suspends;
+}
+
+/* A created future, or abort. */
+static inline spool_future *harness_created(void) {
+  spool_future *f = NULL;
+  if (spool_future_create(&f) != SPOOL_OK || !f) abort();
+  return f;
+}
+
+/* Submits or aborts: the tests' own set-up must not fail silently. */
+static inline spool_future *harness_submit(spool_executor *ex, spool_fn fn, void *arg) {
+  spool_future *f = NULL;
+  int rc = spool_submit(ex, fn, arg, &f);
+  if (rc != SPOOL_OK || !f) {
+    fprintf(stderr, "spool_submit failed: %s\n", spool_strerror(rc));
+    abort();
+  }
+  return f;
+}
+
+/* The result of a future as an integer; -99999 on any error. */
+static inline intptr_t harness_result(spool_future *f, double timeout) {
+  void *r = NULL;
+  int rc = spool_future_result(f, timeout, &r);
+  if (rc != SPOOL_OK) {
+    fprintf(stderr, "spool_future_result: %d (%s)\n", rc, spool_strerror(rc));
+    return -99999;
+  }
+  return (intptr_t)r;
+}
+
+#define HARNESS_PTR(v) ((void *)(intptr_t)(v))
+
+#endif /* SPOOL_TEST_HARNESS_H */
