@@ -64,12 +64,13 @@ static void frame_check_order(worker *self, fork_frame *fr) {
 
 void frame_watch_end(frame_watch fw, worker *self) {
   if (self != fw.w || self->current != fw.f) return; /* moved: cannot tell */
+  /* Only the private region: public items may be stolen, run and recycled
+     by now (reading them would race). A leaked frame that was published
+     escapes this check. */
   deque *d = &self->dq;
-  int64_t from = fw.bottom, top = load_relaxed(&d->top);
-  if (from < top) from = top;
-  deque_buffer *buf = d->owner_buffer;
+  int64_t from = fw.bottom > d->owner_split ? fw.bottom : d->owner_split;
   for (int64_t i = from; i < d->bottom; i++) {
-    work_item *it = load_relaxed(&buf->slots[i & buf->mask]);
+    work_item *it = load_relaxed(&d->owner_slots[i & d->owner_mask]);
     if (it->kind == WORK_FRAME && it->owner_tag == fiber_tag(fw.f))
       spool_misuse("a task returned without calling spool_sync() on a frame it forked; every "
                    "spool_fork() needs its spool_sync() before the function returns");
