@@ -151,9 +151,12 @@ bool deque_publish(deque *d, bool all) {
   if (b <= s) return false;
   int64_t to = all ? b : s + (b - s + 1) / 2;
   d->owner_split = to;
-  /* release: pairs with the acquire load of split in deque_steal();
-     publishes the slots below `to` (I3). */
-  store_release(&d->split, to);
+  /* release fence + relaxed store: pairs with the acquire load of split in
+     deque_steal(); publishes the slots below `to` (I3). A fence rather than
+     a release store, so that the later relaxed stores of split in
+     deque_pop_public() are covered too without relying on C11's
+     release-sequence rule for plain stores (dropped in C++20). */
+  fence_release_then_store(&d->split, to);
   /* relaxed: the cheap test; the exchange below decides. */
   if (!load_relaxed(&d->publish_request)) return false;
   /* acq_rel exchange: pairs with the seq_cst exchange in
@@ -183,7 +186,8 @@ static work_item *deque_pop_public(deque *d) {
      pattern; pairs with the fence in deque_steal(). */
   store_then_fence_seq_cst(&d->split, s);
   int64_t t = load_relaxed(&d->top);
-  d->top_bound = t;
+  /* top_bound is not refreshed from this relaxed load: a bound used to
+     overwrite slots must come from the acquire in deque_room(). */
   if (t > s) { /* empty: restore (relaxed: thieves that saw s saw empty) */
     store_relaxed(&d->split, s + 1);
     return NULL;
@@ -195,7 +199,7 @@ static work_item *deque_pop_public(deque *d) {
     /* The last public item: race the thieves for it through top.
        seq_cst CAS: pairs with the CAS in deque_steal() (I2). */
     if (!cas_seq_cst(&d->top, &t, t + 1)) item = NULL;
-    d->owner_split = d->bottom = d->top_bound = s + 1;
+    d->owner_split = d->bottom = s + 1;
     /* relaxed: top == split now; a thief reading either value sees empty. */
     store_relaxed(&d->split, s + 1);
   }
