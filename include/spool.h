@@ -162,7 +162,22 @@ typedef struct spool_task {
   SPOOL_ALIGNAS(16) unsigned char opaque[64];
 } spool_task;
 
-/* Counters, per worker or summed (spool_stats_read). */
+/* Counters, per worker or summed (spool_stats_read), each kept by its
+ * worker without synchronisation, so a read is a consistent-enough
+ * snapshot, not an atomic one:
+ *   tasks_run      submitted tasks run to completion (fork frames excluded)
+ *   steals_tried   steal attempts on other workers' deques; steals_won
+ *   inline_claims  queued tasks run inline by a blocking wait or a yield
+ *   suspends       tasks parked on their fiber (yield, sync on a stolen
+ *                  frame); resumes: parked tasks resumed
+ *   forks          spool_fork calls on a worker; forks_stolen: frames
+ *                  taken by a thief
+ *   cancelled      tasks cancelled before they started (cancelled futures,
+ *                  and fire-and-forget tasks dropped by
+ *                  spool_shutdown(cancel_futures))
+ *   nested_waits   waits that ran other work on the waiting task's own
+ *                  stack (at the max_fibers cap)
+ *   seconds_asleep time the worker slept for lack of work */
 typedef struct spool_stats {
   uint64_t tasks_run, steals_tried, steals_won, inline_claims, suspends, resumes, forks,
       forks_stolen, cancelled, nested_waits;
