@@ -83,18 +83,18 @@ void handoff_end(exec_handle *h) {
 
 /* ---- Worker identity ---------------------------------------------------- */
 
-_Thread_local worker *spool_tls_worker __attribute__((tls_model("initial-exec")));
+_Thread_local worker *runtime_tls_worker __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) worker *worker_self(void) {
   /* The barrier stops the compiler from treating this as a pure function
      and reusing a result (or the TLS address) across a fiber switch. */
   __asm__ __volatile__("" ::: "memory");
-  return spool_tls_worker;
+  return runtime_tls_worker;
 }
 
 __attribute__((noinline)) void worker_set_self(worker *w) {
   __asm__ __volatile__("" ::: "memory");
-  spool_tls_worker = w;
+  runtime_tls_worker = w;
 }
 
 spool_executor *spool_current_executor(void) {

@@ -118,7 +118,7 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   fork_frame *fr = frame_of(t);
   fr->fn = fn;
   fr->arg = arg;
-  worker *self = spool_tls_worker; /* no switch point before its use */
+  worker *self = runtime_tls_worker; /* no switch point before its use */
   if (__builtin_expect(!self, 0)) {
     fork_run_now(fr);
     return;
@@ -195,7 +195,7 @@ static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *se
 
 int spool_sync(spool_task *t, void **result) {
   fork_frame *fr = frame_of(t);
-  worker *self = spool_tls_worker; /* no switch point before its use */
+  worker *self = runtime_tls_worker; /* no switch point before its use */
   if (__builtin_expect(!self || !deque_take_private_bottom(&self->dq, &fr->item), 0))
     return sync_not_private(fr, self, result);
   /* The fast path: our own private bottom item, unseen by thieves. */

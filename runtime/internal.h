@@ -115,7 +115,7 @@ void worker_set_self(worker *w);
 /* The same thread-local, read directly on the fork-join fast path, where no
    switch point lies between the read and its use (initial-exec: one load
    from the thread pointer). */
-extern _Thread_local worker *spool_tls_worker __attribute__((tls_model("initial-exec")));
+extern _Thread_local worker *runtime_tls_worker __attribute__((tls_model("initial-exec")));
 
 /* ---- Executor ----------------------------------------------------------- */
 
