@@ -368,7 +368,7 @@ static int leaf(void *arg, void **result) {
   return 0;
 }
 
-#define SPAWNED 2000
+#define SPAWNED     2000
 #define RETURN_REPS 150
 
 static int spawn_and_return(void *arg, void **result) {

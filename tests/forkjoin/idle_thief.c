@@ -18,7 +18,7 @@
  * that leave the thief asleep at the start of the next. 200 runs. */
 #include "harness.h"
 
-#define RUNS 200
+#define RUNS      200
 #define MAX_FORKS 20000
 
 static spool_executor *ex;
@@ -75,7 +75,8 @@ int main(void) {
                 (int)(intptr_t)n);
     }
   }
-  if (!CHECK_EQ(missed, 0)) fprintf(stderr, "%d of %d runs: the idle worker never stole\n", missed, RUNS);
+  if (!CHECK_EQ(missed, 0))
+    fprintf(stderr, "%d of %d runs: the idle worker never stole\n", missed, RUNS);
   spool_executor_destroy(ex);
   harness_watchdog_off();
   return harness_report();

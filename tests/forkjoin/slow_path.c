@@ -48,7 +48,8 @@ static int value_plus_one(void *arg, void **result) {
 static bool spin_until(_Atomic bool *flag) {
   double deadline = harness_now() + 20.0 * harness_slowness();
   while (!atomic_load(flag))
-    if (harness_now() > deadline) return false;
+    if (harness_now() > deadline)
+      return false;
     else
       harness_relax();
   return true;

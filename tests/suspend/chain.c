@@ -18,7 +18,7 @@
 
 #define LEVELS 300
 
-static spool_future *bottom_event; /* case 2: completed by the test */
+static spool_future *bottom_event;            /* case 2: completed by the test */
 static spool_future *level_event[LEVELS + 1]; /* case 3: level n waits on level_event[n] */
 static bool per_level_events;
 

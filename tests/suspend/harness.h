@@ -93,8 +93,7 @@ static inline bool harness_record_eq(long long a, long long b, const char *sa, c
   return false;
 }
 
-#define CHECK_EQ(a, b)                                                                             \
-  harness_record_eq((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
+#define CHECK_EQ(a, b) harness_record_eq((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
 
 static inline unsigned harness_failures(void) {
   return atomic_load_explicit(&harness_failed, memory_order_relaxed);
@@ -141,7 +140,7 @@ static inline double harness_now(void) {
 /* Polls `cond` for at most `seconds` (scaled by the build's slowness). */
 #define HARNESS_UNTIL(cond, seconds)                                                               \
   __extension__({                                                                                  \
-    double harness_deadline_ = harness_now() + (seconds) * (double)harness_slowness();            \
+    double harness_deadline_ = harness_now() + (seconds) * (double)harness_slowness();             \
     bool harness_ok_;                                                                              \
     while (!(harness_ok_ = (cond)) && harness_now() < harness_deadline_)                           \
       sched_yield();                                                                               \

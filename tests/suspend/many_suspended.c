@@ -13,9 +13,9 @@
 #define TASKS 1000
 
 typedef struct slot {
-  spool_future *event;  /* created; completed by main */
+  spool_future *event; /* created; completed by main */
   intptr_t index;
-  _Atomic int phase;    /* 1: before the yield, 2: after it */
+  _Atomic int phase; /* 1: before the yield, 2: after it */
 } slot;
 
 static slot slots[TASKS];

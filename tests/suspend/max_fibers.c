@@ -21,7 +21,7 @@
 #include "harness.h"
 
 #define TASKS 64
-#define CAP 4
+#define CAP   4
 
 static spool_future *events[TASKS];
 static _Atomic int started;
@@ -42,9 +42,12 @@ typedef enum order { IN_ORDER, REVERSED, SCATTERED } order;
 
 static int event_at(order o, int k) {
   switch (o) {
-  case IN_ORDER: return k;
-  case REVERSED: return TASKS - 1 - k;
-  default: return (int)((13L * k + 5) % TASKS);
+  case IN_ORDER:
+    return k;
+  case REVERSED:
+    return TASKS - 1 - k;
+  default:
+    return (int)((13L * k + 5) % TASKS);
   }
 }
 
@@ -74,17 +77,15 @@ static void one_run(spool_executor *ex, order o, bool from_task) {
   /* All 64 start and wait: at most 4 parked, the others waiting nested
      (each wait is counted in one statistic or the other once it begins). */
   int peak = 0;
-  bool all = HARNESS_UNTIL(({
-                             spool_stats s = harness_stats(ex);
-                             int parked = (int)((s.suspends - before.suspends) -
-                                                (s.resumes - before.resumes));
-                             if (parked > peak) peak = parked;
-                             atomic_load(&started) == TASKS &&
-                                 (s.suspends - before.suspends) +
-                                         (s.nested_waits - before.nested_waits) ==
-                                     TASKS;
-                           }),
-                           20);
+  bool all = HARNESS_UNTIL(
+      ({
+        spool_stats s = harness_stats(ex);
+        int parked = (int)((s.suspends - before.suspends) - (s.resumes - before.resumes));
+        if (parked > peak) peak = parked;
+        atomic_load(&started) == TASKS &&
+            (s.suspends - before.suspends) + (s.nested_waits - before.nested_waits) == TASKS;
+      }),
+      20);
   CHECK(all);
   spool_stats mid = harness_stats(ex);
   CHECK(peak <= CAP);

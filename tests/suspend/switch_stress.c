@@ -28,9 +28,9 @@
  * round r-3's: RING = 4 suffices. */
 #include "harness.h"
 
-#define TASKS 32
+#define TASKS  32
 #define ROUNDS 200
-#define RING 4
+#define RING   4
 
 static spool_future *slot[RING][TASKS];
 static _Atomic unsigned long bad_values, bad_threads, moves, fib_errors, rounds_done;

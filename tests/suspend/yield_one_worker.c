@@ -94,7 +94,7 @@ static int wait_for(spool_future *f, void **value) {
   return spool_future_result(f, 0, value);
 }
 
-static spool_future *event; /* a created future: only `completer` sets it */
+static spool_future *event;  /* a created future: only `completer` sets it */
 static int progress_fd = -1; /* in a child: where progress bytes go */
 static _Atomic bool waiter_started;
 
