@@ -318,6 +318,7 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
     return SPOOL_ENOMEM;
   }
   ex->fibers_ready = true;
+  ex->spare_cpus = plan.spare_cpus;
   ex->cpu_node = plan.cpu_node;
   ex->cpu_node_len = plan.cpu_node_len;
   plan.cpu_node = NULL;

@@ -190,6 +190,9 @@ struct spool_executor {
   /* OS CPU index -> injector, for submissions from outside. Immutable. */
   unsigned *cpu_node;
   unsigned cpu_node_len;
+  /* More hardware threads than workers: a thread waiting from outside may
+     spin briefly without taking a worker's core. Immutable. */
+  bool spare_cpus;
   /* Tasks cancelled by threads that are not workers (stats). */
   _Atomic uint64_t ext_cancelled;
 };
@@ -380,6 +383,7 @@ typedef struct topology_plan {
   cpu_set_t *cpus;       /* per worker: where to bind; NULL when unbound */
   unsigned *node;        /* per worker: injector index */
   unsigned *cpu_node;    /* OS CPU index -> injector index */
+  bool spare_cpus;       /* more allowed hardware threads than workers */
   unsigned cpu_node_len; /* entries in cpu_node */
 } topology_plan;
 

@@ -114,6 +114,7 @@ int topology_plan_make(topology_plan *p, unsigned workers, spool_bind bind) {
   int npu = topo ? hwloc_bitmap_weight(allowed) : 0;
   if (workers == 0) workers = npu > 0 ? (unsigned)npu : topology_default_workers();
   p->workers = workers;
+  p->spare_cpus = npu > 0 && (unsigned)npu > workers;
   p->node = calloc(workers, sizeof *p->node);
   hwloc_obj_t *pus = npu > 0 ? calloc((size_t)npu, sizeof *pus) : NULL;
   int nnodes = topo ? hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE) : 0;

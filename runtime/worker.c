@@ -104,8 +104,15 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
   int64_t spin_until = clock_now_ns() + IDLE_SPIN_NS;
   for (unsigned i = 1;; i++) {
     if ((done && done(arg)) || executor_has_visible_work(ex)) return true;
-    cpu_relax();
-    if ((i & 7) == 0 && clock_now_ns() >= spin_until) break;
+    /* Yield now and then: with more threads than cores (a program's own
+       thread waiting beside the workers), a spinning worker must not keep
+       a runnable one off its core until the next scheduler tick. */
+    if ((i & 7) == 0) {
+      if (clock_now_ns() >= spin_until) break;
+      sched_yield();
+    } else {
+      cpu_relax();
+    }
   }
   if (!done && worker_may_exit(ex)) return false;
   uint32_t epoch = park_prepare(&ex->lot);
