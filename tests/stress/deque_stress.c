@@ -209,8 +209,10 @@ int main(void) {
          n_items);
   CHECK(atomic_load(&total_sum) == sum);
   CHECK(atomic_load(&total_hash) == hash);
-  /* the thieves must have taken part, or this tested nothing concurrent */
-  CHECKF(atomic_load(&total_stolen) > 0, "no steal succeeded");
+  /* the thieves must have taken part, or this tested nothing concurrent;
+     valgrind runs one thread at a time, so there the owner may finish a
+     round before a thief is scheduled (it checks memory, not the races) */
+  if (!test_under_valgrind()) CHECKF(atomic_load(&total_stolen) > 0, "no steal succeeded");
   fprintf(stderr, "stolen: %ld of %ld\n", atomic_load(&total_stolen), n_items);
   watchdog_disarm();
   pthread_barrier_destroy(&barrier);
