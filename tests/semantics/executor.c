@@ -1,5 +1,6 @@
 /* The executor: creation, workers, initializer, identity, statistics,
  * destroy, NULL arguments, and an idle executor's CPU use. */
+#include "sanitizers.h"
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -53,6 +54,7 @@ Test(executor, default_workers_follow_a_one_cpu_affinity_mask) {
   pid_t pid = fork();
   cr_assert_neq(pid, -1);
   if (pid == 0) {
+    alarm(30); /* a child stuck after fork() must not hang the suite */
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
@@ -548,11 +550,19 @@ static int destroy_own_executor(void *arg, void **result) {
 /* Destroying an executor from one of its own tasks prints one line naming
    the problem and aborts (in a child process, whose stderr is checked). */
 Test(executor, destroy_from_own_task_aborts_with_a_message) {
+#if defined(TEST_ASAN) || defined(TEST_TSAN)
+  /* fork() from this multi-threaded process, then threads in the child: the
+     sanitizers' allocators can be left locked by a thread that does not
+     exist in the child (seen: a deadlock inside ASan's allocator). The
+     plain and Clang builds run this test. */
+  cr_skip_test("fork() + threads in the child is not reliable under sanitizers");
+#endif
   int fds[2];
   cr_assert_eq(pipe(fds), 0);
   pid_t pid = fork();
   cr_assert_neq(pid, -1);
   if (pid == 0) {
+    alarm(30); /* a child stuck after fork() must not hang the suite */
     dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
     spool_executor *ex = executor_with(1);
