@@ -297,9 +297,13 @@ static void phase_cancel_wake(long rounds) {
   CHECKF(inconsistent == 0, "%ld rounds where cancel's answer and the outcome disagree",
          inconsistent);
   CHECKF(not_asleep == 0, "%ld rounds where the joiner neither slept nor returned", not_asleep);
-  /* the test means something only if the interleaving happened */
-  CHECKF(decisive > 0, "the interleaving under test never happened (%ld rounds, %ld cancels won)",
-         rounds, cancel_won);
+  /* the test means something only if the interleaving happened; valgrind
+     schedules threads its own way (SCHED_IDLE steering has no effect), so
+     there only the memory checks count (the gcc, clang and TSan runs need
+     the interleaving) */
+  if (!test_under_valgrind())
+    CHECKF(decisive > 0, "the interleaving under test never happened (%ld rounds, %ld cancels won)",
+           rounds, cancel_won);
   fprintf(stderr, "  %ld decisive rounds (joiner asleep, cancel won) of %ld; cancel won %ld\n",
           decisive, rounds, cancel_won);
   spool_executor_destroy(c.ex);
