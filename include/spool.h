@@ -325,7 +325,19 @@ void spool_as_completed_end(spool_as_completed *it);
  * some are still running elsewhere, suspends the calling task and frees the
  * worker; the task continues (perhaps on another worker) once the last of
  * them completes. Anywhere else: blocks like spool_wait(ALL_COMPLETED).
- * Afterwards spool_future_done() is true for each. See "Migration". */
+ * Afterwards spool_future_done() is true for each. See "Migration".
+ *
+ * A suspended task keeps its fiber (stack) and its future stays running;
+ * spool_join() waits for it. At most spool_config.max_fibers tasks are
+ * suspended at once: beyond that a yield does not fail but waits "nested",
+ * running other queued work on its own stack until its futures are done
+ * (counted in spool_stats.nested_waits). In contrived programs such a
+ * nested wait can end up waiting on work that lies below it on its own
+ * stack; raise max_fibers if that matters.
+ *
+ * Returns SPOOL_OK; SPOOL_EINVAL for a NULL fs with n > 0 or a NULL
+ * element; SPOOL_ENOMEM (nothing waited) when more than 16 futures need a
+ * waiter array that cannot be allocated. */
 int spool_yield_until_done(spool_future **fs, size_t n);
 int spool_future_yield_until_done(spool_future *f);
 
