@@ -112,6 +112,7 @@ static deque_buffer *deque_grow(deque *d, int64_t top) {
   deque_buffer *b = buffer_new((old->mask + 1) * 2);
   if (!b) return NULL;
   for (int64_t i = top; i < d->bottom; i++)
+    /* relaxed: published with the new ring by the release store below */
     store_relaxed(&b->slots[i & b->mask], buffer_get(old, i));
   old->retired_next = d->retired;
   d->retired = old;

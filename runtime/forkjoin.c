@@ -55,6 +55,7 @@ static void frame_check_order(worker *self, fork_frame *fr) {
   deque *d = &self->dq;
   if (d->bottom <= d->owner_split) return;
   deque_buffer *buf = d->owner_buffer;
+  /* relaxed: a private slot, written by this thread */
   work_item *above = load_relaxed(&buf->slots[(d->bottom - 1) & buf->mask]);
   if (above != &fr->item && above->kind == WORK_FRAME &&
       above->owner_tag == fiber_tag(self->current) && !frame_done(fr))
@@ -70,6 +71,7 @@ void frame_watch_end(frame_watch fw, worker *self) {
   deque *d = &self->dq;
   int64_t from = fw.bottom > d->owner_split ? fw.bottom : d->owner_split;
   for (int64_t i = from; i < d->bottom; i++) {
+    /* relaxed: a private slot, written by this thread */
     work_item *it = load_relaxed(&d->owner_slots[i & d->owner_mask]);
     if (it->kind == WORK_FRAME && it->owner_tag == fiber_tag(fw.f))
       spool_misuse("a task returned without calling spool_sync() on a frame it forked; every "

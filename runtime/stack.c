@@ -60,6 +60,7 @@ static void stack_unmap_list(fiber_source *s, fiber *list) {
 }
 
 void fiber_source_destroy(fiber_source *s) {
+  /* relaxed: the source is quiescent here (every worker has been joined) */
   assert(atomic_load_explicit(&s->live, memory_order_relaxed) == 0);
   stack_unmap_list(s, s->pool);
   s->pool = NULL;

@@ -35,6 +35,6 @@ int spool_stats_read(spool_executor *ex, int which, spool_stats *out) {
   }
   for (unsigned i = 0; i < ex->nworkers; i++)
     stats_add(out, &ex->workers[i]);
-  out->cancelled += load_relaxed(&ex->ext_cancelled);
+  out->cancelled += load_relaxed(&ex->ext_cancelled); /* relaxed: a statistic */
   return SPOOL_OK;
 }
