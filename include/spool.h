@@ -374,6 +374,138 @@ int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
  * NULL arguments or a worker index out of range. */
 int spool_stats_read(spool_executor *ex, int worker, spool_stats *out);
 
+/* ---- Inline fork-join fast path (implementation detail, not API) ---------
+ *
+ * On x86-64 with GCC or Clang, spool_fork() and spool_sync() called by name
+ * expand to the inline functions below, so a fork and a sync of a frame no
+ * thief took cost no library call. They do exactly what the library's
+ * functions do on their fast path and call those functions in every other
+ * case; the behaviour is the same either way. Taking the functions'
+ * addresses still gives the library's functions.
+ *
+ * Define SPOOL_NO_INLINE before including this header to call the library
+ * every time. Everything named spool__* is private to the library: its
+ * layout is part of the ABI of libspool.so.0 and may change with the
+ * soname, never within it. */
+
+#if defined(__GNUC__)
+#define SPOOL__MAY_ALIAS __attribute__((may_alias))
+#else
+#define SPOOL__MAY_ALIAS
+#endif
+
+/* The owner's view of its deque's private region (runtime/deque.c): items
+ * [split, bottom) are seen by no other thread. A fork may push inline while
+ * bottom < push_limit (below it the ring has room). */
+/* What runs a queued frame: runtime/work.h's work_item.run. */
+typedef void *(*spool__run_fn)(void *item, void *worker);
+
+typedef struct spool__lane {
+  int64_t bottom;
+  int64_t split;
+  int64_t push_limit;
+  int64_t mask;
+  void **slots;               /* the ring; relaxed atomic accesses */
+  const int *publish_request; /* nonzero: a thief asked for work */
+  spool__run_fn frame_run;    /* what a thief calls to run a frame */
+  uint64_t forks;             /* spool_stats.forks (relaxed) */
+  uint32_t tag;               /* the running fiber's tag, for debug checks */
+} spool__lane;
+
+/* The frame's layout inside spool_task (runtime/forkjoin.c asserts it). */
+typedef struct SPOOL__MAY_ALIAS spool__frame {
+  spool__run_fn run;
+  uint8_t kind;
+  uint32_t tag;
+  void *next;
+  spool_fn fn;
+  void *arg;
+  void *result;
+  uintptr_t state;
+  int error;
+} spool__frame;
+
+#define SPOOL__WORK_FRAME    2
+#define SPOOL__FRAME_PENDING 0
+
+#if !defined(SPOOL_NO_INLINE) && !defined(SPOOL__LIBRARY) && defined(__GNUC__) &&                  \
+    defined(__x86_64__)
+#define SPOOL_INLINE_FORK_JOIN 1
+
+/* The library's side of the inline path (exported, not API). */
+extern __thread spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")));
+
+/* This thread's lane, NULL on a thread that is no worker. Read with a fresh
+ * thread-pointer access every time (volatile asm, memory clobber): a task
+ * may resume on another thread between a fork and its sync, and the
+ * compiler would otherwise reuse a thread-local's address across calls
+ * (DESIGN.md "Migration across threads"). */
+static inline spool__lane *spool__lane_self(void) {
+  spool__lane *lane;
+  __asm__ __volatile__("movq spool__tls_lane@gottpoff(%%rip), %0\n\t"
+                       "movq %%fs:(%0), %0"
+                       : "=r"(lane)
+                       :
+                       : "memory");
+  return lane;
+}
+
+static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
+  spool__lane *lane = spool__lane_self();
+  int64_t b;
+  /* relaxed: a hint that thieves set (deque.c, "requests"); the library's
+     spool_fork() answers it. */
+  if (__builtin_expect(!lane || (b = lane->bottom) >= lane->push_limit ||
+                           __atomic_load_n(lane->publish_request, __ATOMIC_RELAXED) != 0,
+                       0)) {
+    spool_fork(t, fn, arg);
+    return;
+  }
+  spool__frame *fr = (spool__frame *)(void *)t;
+  fr->run = lane->frame_run;
+  fr->kind = SPOOL__WORK_FRAME;
+  fr->tag = lane->tag;
+  fr->fn = fn;
+  fr->arg = arg;
+  /* relaxed: thieves read it after the release store of split that
+     publishes the slot (deque.c, I3). */
+  __atomic_store_n(&fr->state, (uintptr_t)SPOOL__FRAME_PENDING, __ATOMIC_RELAXED);
+  /* relaxed: a private slot; published by that same release store. */
+  __atomic_store_n(&lane->slots[b & lane->mask], (void *)fr, __ATOMIC_RELAXED);
+  lane->bottom = b + 1;
+  /* relaxed: read by spool_stats_read() on other threads. */
+  __atomic_store_n(&lane->forks, lane->forks + 1, __ATOMIC_RELAXED);
+}
+
+static inline int spool__sync_inline(spool_task *t, void **result) {
+  spool__lane *lane = spool__lane_self();
+  if (__builtin_expect(lane != 0, 1)) {
+    int64_t b = lane->bottom - 1;
+    /* relaxed: a private slot, written by this thread. */
+    if (__builtin_expect(b >= lane->split && __atomic_load_n(&lane->slots[b & lane->mask],
+                                                             __ATOMIC_RELAXED) == (void *)t,
+                         1)) {
+      /* Our own bottom item, unseen by thieves: pop it and call fn. */
+      lane->bottom = b;
+      spool__frame *fr = (spool__frame *)(void *)t;
+      void *r = 0;
+      int error = fr->fn(fr->arg, &r);
+      if (__builtin_expect(error != 0, 0)) {
+        r = 0;
+        /* A task's code inside the reserved block is reported as EINVAL. */
+        if (error >= -10999 && error <= -10001) error = SPOOL_EINVAL;
+      }
+      if (result) *result = r;
+      return error;
+    }
+  }
+  return spool_sync(t, result);
+}
+
+#define spool_fork(t, fn, arg) spool__fork_inline((t), (fn), (arg))
+#define spool_sync(t, result)  spool__sync_inline((t), (result))
+#endif /* inline fast path */
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,6 +78,19 @@ static inline work_item *buffer_get(deque_buffer *b, int64_t i) {
   return load_relaxed(&b->slots[i & b->mask]);
 }
 
+/* Owner only: the room left in the ring, for the inline fork of spool.h. */
+static void deque_set_limit(deque *d) {
+  d->lane.push_limit = d->top_bound + d->lane.mask + 1;
+}
+
+/* Owner only: the lane's copy of the ring. */
+static void deque_set_ring(deque *d, deque_buffer *b) {
+  d->owner_buffer = b;
+  d->lane.slots = (void **)b->slots;
+  d->lane.mask = b->mask;
+  deque_set_limit(d);
+}
+
 bool deque_init(deque *d, unsigned log_capacity) {
   deque_buffer *b = buffer_new((int64_t)1 << log_capacity);
   if (!b) return false;
@@ -85,12 +98,11 @@ bool deque_init(deque *d, unsigned log_capacity) {
   atomic_init(&d->split, 0);
   atomic_init(&d->buffer, b);
   atomic_init(&d->publish_request, 0);
-  d->bottom = 0;
-  d->owner_split = 0;
+  d->lane = (spool__lane){0};
+  /* relaxed loads of it by the inline fork pair with thieves' stores. */
+  d->lane.publish_request = (const int *)&d->publish_request;
   d->top_bound = 0;
-  d->owner_buffer = b;
-  d->owner_slots = b->slots;
-  d->owner_mask = b->mask;
+  deque_set_ring(d, b);
   d->retired = NULL;
   return true;
 }
@@ -111,14 +123,12 @@ static deque_buffer *deque_grow(deque *d, int64_t top) {
   deque_buffer *old = d->owner_buffer;
   deque_buffer *b = buffer_new((old->mask + 1) * 2);
   if (!b) return NULL;
-  for (int64_t i = top; i < d->bottom; i++)
+  for (int64_t i = top; i < d->lane.bottom; i++)
     /* relaxed: published with the new ring by the release store below */
     store_relaxed(&b->slots[i & b->mask], buffer_get(old, i));
   old->retired_next = d->retired;
   d->retired = old;
-  d->owner_buffer = b;
-  d->owner_slots = b->slots;
-  d->owner_mask = b->mask;
+  deque_set_ring(d, b);
   /* release: pairs with the acquire load of buffer in deque_steal(), so a
      thief that sees the new ring sees the copied slots. */
   store_release(&d->buffer, b);
@@ -128,11 +138,12 @@ static deque_buffer *deque_grow(deque *d, int64_t top) {
 /* Owner only: room for one more item, growing if the ring is full. */
 static deque_buffer *deque_room(deque *d) {
   deque_buffer *buf = d->owner_buffer;
-  if (d->bottom - d->top_bound <= buf->mask) return buf;
+  if (d->lane.bottom - d->top_bound <= buf->mask) return buf;
   /* acquire: pairs with the CAS on top in deque_steal(), so a slot a thief
      has vacated is not overwritten before the thief has read it. */
   d->top_bound = load_acquire(&d->top);
-  if (d->bottom - d->top_bound <= buf->mask) return buf;
+  deque_set_limit(d);
+  if (d->lane.bottom - d->top_bound <= buf->mask) return buf;
   return deque_grow(d, d->top_bound);
 }
 
@@ -140,18 +151,18 @@ bool deque_push_private_slow(deque *d, work_item *item) {
   deque_buffer *buf = deque_room(d);
   if (!buf) return false;
   /* relaxed: published later by deque_publish() (I3). */
-  store_relaxed(&buf->slots[d->bottom & buf->mask], item);
-  d->bottom++;
+  store_relaxed(&buf->slots[d->lane.bottom & buf->mask], item);
+  d->lane.bottom++;
   return true;
 }
 
 bool deque_publish(deque *d, bool all) {
-  int64_t b = d->bottom, s = d->owner_split;
+  int64_t b = d->lane.bottom, s = d->lane.split;
   /* Nothing private: leave a request standing for the next push, so that a
      thief is never left asleep behind a cleared request (file comment). */
   if (b <= s) return false;
   int64_t to = all ? b : s + (b - s + 1) / 2;
-  d->owner_split = to;
+  d->lane.split = to;
   /* release fence + relaxed store: pairs with the acquire load of split in
      deque_steal(); publishes the slots below `to` (I3). A fence rather than
      a release store, so that the later relaxed stores of split in
@@ -173,8 +184,8 @@ bool deque_push(deque *d, work_item *item, bool *answered) {
   *answered = false;
   if (!buf) return false;
   /* relaxed: published by the release store of split just below. */
-  store_relaxed(&buf->slots[d->bottom & buf->mask], item);
-  d->bottom++;
+  store_relaxed(&buf->slots[d->lane.bottom & buf->mask], item);
+  d->lane.bottom++;
   *answered = deque_publish(d, true);
   return true;
 }
@@ -182,7 +193,7 @@ bool deque_push(deque *d, work_item *item, bool *answered) {
 /* The owner's pop of the bottom public item (I5): Chase-Lev's take with
    split as its bottom. Only called with the private region empty. */
 static work_item *deque_pop_public(deque *d) {
-  int64_t s = d->owner_split - 1;
+  int64_t s = d->lane.split - 1;
   /* relaxed store + seq_cst fence, then top: the owner's half of the Dekker
      pattern; pairs with the fence in deque_steal(). */
   store_then_fence_seq_cst(&d->split, s);
@@ -194,13 +205,13 @@ static work_item *deque_pop_public(deque *d) {
     return NULL;
   }
   work_item *item = buffer_get(d->owner_buffer, s);
-  d->owner_split = s;
-  d->bottom = s;
+  d->lane.split = s;
+  d->lane.bottom = s;
   if (t == s) {
     /* The last public item: race the thieves for it through top.
        seq_cst CAS: pairs with the CAS in deque_steal() (I2). */
     if (!cas_seq_cst(&d->top, &t, t + 1)) item = NULL;
-    d->owner_split = d->bottom = s + 1;
+    d->lane.split = d->lane.bottom = s + 1;
     /* relaxed: top == split now; a thief reading either value sees empty. */
     store_relaxed(&d->split, s + 1);
   }
@@ -208,13 +219,13 @@ static work_item *deque_pop_public(deque *d) {
 }
 
 work_item *deque_pop(deque *d) {
-  int64_t b = d->bottom;
-  if (b > d->owner_split) { /* private (I4) */
-    d->bottom = --b;
+  int64_t b = d->lane.bottom;
+  if (b > d->lane.split) { /* private (I4) */
+    d->lane.bottom = --b;
     return buffer_get(d->owner_buffer, b);
   }
   /* relaxed: a cheap emptiness check; the public pop decides for real. */
-  if (d->owner_split <= load_relaxed(&d->top)) return NULL;
+  if (d->lane.split <= load_relaxed(&d->top)) return NULL;
   return deque_pop_public(d);
 }
 
@@ -250,7 +261,7 @@ void deque_request_publish(deque *d) {
 
 int64_t deque_size(deque *d) {
   /* relaxed: an estimate; exact when no thief is active. */
-  int64_t n = d->bottom - load_relaxed(&d->top);
+  int64_t n = d->lane.bottom - load_relaxed(&d->top);
   return n > 0 ? n : 0;
 }
 
@@ -263,7 +274,7 @@ bool deque_nonempty_seq_cst(deque *d) {
 }
 
 work_item *deque_peek_bottom(deque *d) {
-  int64_t b = d->bottom;
+  int64_t b = d->lane.bottom;
   /* relaxed: a stale top only makes the caller try a pop, which decides. */
   if (b <= load_relaxed(&d->top)) return NULL;
   return buffer_get(d->owner_buffer, b - 1);

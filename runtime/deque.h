@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "spool.h"
 
 #include "atomics.h"
 #include "work.h"
@@ -30,13 +33,14 @@ typedef struct deque {
      owner when it publishes. Written by both, so on a line of its own. */
   _Alignas(SPOOL_CACHE_LINE) _Atomic(int) publish_request;
 
-  /* Owner-only fields: no other thread reads them. */
-  _Alignas(SPOOL_CACHE_LINE) int64_t bottom; /* one past the last item */
-  int64_t owner_split;                       /* the owner's copy of split */
-  int64_t top_bound;                         /* a lower bound of top */
-  deque_buffer *owner_buffer;                /* the owner's copy of buffer */
-  _Atomic(work_item *) *owner_slots;         /* owner_buffer->slots */
-  int64_t owner_mask;                        /* owner_buffer->mask */
+  /* Owner-only fields: no other thread reads them (lane.forks aside, a
+     statistic). The lane is the part the inline fork-join fast path of
+     spool.h reads and writes: bottom (one past the last item), split (the
+     owner's copy of split), mask and slots (of owner_buffer), push_limit
+     (top_bound + capacity: a push below it needs no room check). */
+  _Alignas(SPOOL_CACHE_LINE) spool__lane lane;
+  int64_t top_bound;          /* a lower bound of top */
+  deque_buffer *owner_buffer; /* the owner's copy of buffer */
   /* Buffers replaced by growth, freed by deque_destroy() only: a thief may
      still read one until the deque is quiescent. */
   deque_buffer *retired;
@@ -46,6 +50,11 @@ typedef enum steal_status { STEAL_EMPTY, STEAL_LOST_RACE, STEAL_OK } steal_statu
 
 /* A deque with room for 2^log_capacity items before it grows. */
 bool deque_init(deque *d, unsigned log_capacity);
+
+/* The ring's slots as the owner sees them. */
+static inline _Atomic(work_item *) *deque_slots(deque *d) {
+  return (_Atomic(work_item *) *)d->lane.slots;
+}
 /* Frees the buffers; the deque must be quiescent. */
 void deque_destroy(deque *d);
 
@@ -68,13 +77,12 @@ bool deque_push_private_slow(deque *d, work_item *item);
 /* Owner only. Pushes into the private region: no fence, no read-modify-
    write. Published later, when a thief asks (publish_request). */
 static inline bool deque_push_private(deque *d, work_item *item) {
-  int64_t b = d->bottom;
-  if (__builtin_expect(b - d->top_bound > d->owner_mask, 0))
-    return deque_push_private_slow(d, item);
+  int64_t b = d->lane.bottom;
+  if (__builtin_expect(b - d->top_bound > d->lane.mask, 0)) return deque_push_private_slow(d, item);
   /* relaxed: the slot is published to thieves by the release store of
      split in deque_publish(); only the owner reads it before that. */
-  store_relaxed(&d->owner_slots[b & d->owner_mask], item);
-  d->bottom = b + 1;
+  store_relaxed(&deque_slots(d)[b & d->lane.mask], item);
+  d->lane.bottom = b + 1;
   return true;
 }
 
@@ -88,10 +96,10 @@ static inline bool deque_publish_requested(deque *d) {
 /* Owner only. If `item` is the bottom item of the private region, removes
    it and returns true: the fork-join fast path (no fence, no RMW). */
 static inline bool deque_take_private_bottom(deque *d, work_item *item) {
-  int64_t b = d->bottom - 1;
+  int64_t b = d->lane.bottom - 1;
   /* relaxed: the owner wrote this slot. */
-  if (b < d->owner_split || load_relaxed(&d->owner_slots[b & d->owner_mask]) != item) return false;
-  d->bottom = b;
+  if (b < d->lane.split || load_relaxed(&deque_slots(d)[b & d->lane.mask]) != item) return false;
+  d->lane.bottom = b;
   return true;
 }
 

@@ -84,6 +84,9 @@ void handoff_end(exec_handle *h) {
 /* ---- Worker identity ---------------------------------------------------- */
 
 _Thread_local worker *runtime_tls_worker __attribute__((tls_model("initial-exec")));
+/* The worker's lane (&dq.lane), for the inline fork-join path of spool.h;
+   set and cleared with runtime_tls_worker. Exported (spool.map). */
+_Thread_local spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")));
 
 __attribute__((noinline)) worker *worker_self(void) {
   /* The barrier stops the compiler from treating this as a pure function
@@ -95,6 +98,7 @@ __attribute__((noinline)) worker *worker_self(void) {
 __attribute__((noinline)) void worker_set_self(worker *w) {
   __asm__ __volatile__("" ::: "memory");
   runtime_tls_worker = w;
+  spool__tls_lane = w ? &w->dq.lane : NULL;
 }
 
 spool_executor *spool_current_executor(void) {
@@ -306,6 +310,7 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
       executor_free(ex);
       return SPOOL_ENOMEM;
     }
+    w->dq.lane.frame_run = forkjoin_frame_runner();
     ex->nworkers = i + 1;
   }
   /* The handler is process-wide and chains to the previous one, so it is

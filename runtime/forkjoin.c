@@ -36,6 +36,17 @@ typedef struct fork_frame {
 
 _Static_assert(sizeof(fork_frame) <= sizeof(spool_task), "a frame fits in spool_task");
 _Static_assert(_Alignof(fork_frame) <= _Alignof(spool_task), "spool_task is aligned for a frame");
+/* spool.h's inline fast path writes frames through spool__frame. */
+#define SAME_OFFSET(a, b) _Static_assert(offsetof(fork_frame, a) == offsetof(spool__frame, b), #a)
+SAME_OFFSET(item.run, run);
+SAME_OFFSET(item.kind, kind);
+SAME_OFFSET(item.owner_tag, tag);
+SAME_OFFSET(fn, fn);
+SAME_OFFSET(arg, arg);
+SAME_OFFSET(state, state);
+_Static_assert(sizeof(uintptr_t) == sizeof(_Atomic uintptr_t), "state is a plain word");
+_Static_assert(WORK_FRAME == SPOOL__WORK_FRAME && FRAME_PENDING == SPOOL__FRAME_PENDING,
+               "spool.h's constants");
 
 static inline fork_frame *frame_of(spool_task *t) {
   return (fork_frame *)(void *)t;
@@ -44,19 +55,15 @@ static inline fork_frame *frame_of(spool_task *t) {
 static bool frame_done(void *arg);
 
 #ifdef SPOOL_DEBUG_CHECKS
-static uint32_t fiber_tag(const fiber *f) {
-  return (uint32_t)((uintptr_t)f >> 4);
-}
-
 /* Sync order: the private region holds only frames of the task running on
    this fiber (the loop pops newer items first, and parking publishes), so a
    frame of this fiber lying above fr was forked after it and not synced. */
 static void frame_check_order(worker *self, fork_frame *fr) {
   deque *d = &self->dq;
-  if (d->bottom <= d->owner_split) return;
+  if (d->lane.bottom <= d->lane.split) return;
   deque_buffer *buf = d->owner_buffer;
   /* relaxed: a private slot, written by this thread */
-  work_item *above = load_relaxed(&buf->slots[(d->bottom - 1) & buf->mask]);
+  work_item *above = load_relaxed(&buf->slots[(d->lane.bottom - 1) & buf->mask]);
   if (above != &fr->item && above->kind == WORK_FRAME &&
       above->owner_tag == fiber_tag(self->current) && !frame_done(fr))
     spool_misuse("spool_sync() out of order: a frame forked after this one has not been synced; "
@@ -69,10 +76,10 @@ void frame_watch_end(frame_watch fw, worker *self) {
      by now (reading them would race). A leaked frame that was published
      escapes this check. */
   deque *d = &self->dq;
-  int64_t from = fw.bottom > d->owner_split ? fw.bottom : d->owner_split;
-  for (int64_t i = from; i < d->bottom; i++) {
+  int64_t from = fw.bottom > d->lane.split ? fw.bottom : d->lane.split;
+  for (int64_t i = from; i < d->lane.bottom; i++) {
     /* relaxed: a private slot, written by this thread */
-    work_item *it = load_relaxed(&d->owner_slots[i & d->owner_mask]);
+    work_item *it = load_relaxed(&deque_slots(d)[i & d->lane.mask]);
     if (it->kind == WORK_FRAME && it->owner_tag == fiber_tag(fw.f))
       spool_misuse("a task returned without calling spool_sync() on a frame it forked; every "
                    "spool_fork() needs its spool_sync() before the function returns");
@@ -125,8 +132,14 @@ static __attribute__((noinline)) void fork_push_slow(worker *self, fork_frame *f
   if (deque_publish_requested(&self->dq)) fork_publish(self);
 }
 
-/* Every slow case below is a tail call, so the fast path saves no
-   registers and builds no stack frame (checked with objdump). */
+spool__run_fn forkjoin_frame_runner(void) {
+  return (spool__run_fn)frame_run;
+}
+
+/* The out-of-line fork; spool.h's spool__fork_inline() is its fast path,
+   inline in the caller, and calls it for everything else. Every slow case
+   below is a tail call, so the fast path saves no registers and builds no
+   stack frame (checked with objdump). */
 void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   fork_frame *fr = frame_of(t);
   fr->fn = fn;
@@ -141,20 +154,19 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   atomic_init(&fr->state, FRAME_PENDING);
   fr->item.run = frame_run;
   fr->item.kind = WORK_FRAME;
-#ifdef SPOOL_DEBUG_CHECKS
-  fr->item.owner_tag = fiber_tag(self->current);
-#endif
-  STAT_ADD(self, forks, 1);
   deque *d = &self->dq;
-  int64_t b = d->bottom;
-  if (__builtin_expect(b - d->top_bound > d->owner_mask, 0)) {
+  fr->item.owner_tag = d->lane.tag;
+  /* relaxed: read by spool_stats_read() on other threads. */
+  __atomic_store_n(&d->lane.forks, d->lane.forks + 1, __ATOMIC_RELAXED);
+  int64_t b = d->lane.bottom;
+  if (__builtin_expect(b >= d->lane.push_limit, 0)) {
     fork_push_slow(self, fr);
     return;
   }
   /* deque_push_private(), inline: relaxed, published later by the release
      fence + store of split in deque_publish(). */
-  store_relaxed(&d->owner_slots[b & d->owner_mask], &fr->item);
-  d->bottom = b + 1;
+  store_relaxed(&deque_slots(d)[b & d->lane.mask], &fr->item);
+  d->lane.bottom = b + 1;
   if (__builtin_expect(deque_publish_requested(d), 0)) fork_publish(self);
 }
 

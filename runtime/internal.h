@@ -63,8 +63,9 @@ static inline bool injector_maybe_nonempty(injector *q) {
 /* Per-worker counters: written by the owner only (relaxed, no RMW), read by
    spool_stats_read() on any thread. */
 typedef struct worker_stats {
-  _Atomic uint64_t tasks_run, steals_tried, steals_won, inline_claims, suspends, resumes, forks,
+  _Atomic uint64_t tasks_run, steals_tried, steals_won, inline_claims, suspends, resumes,
       forks_stolen, cancelled, nested_waits;
+  /* forks: in the deque's lane (dq.lane.forks), beside what a fork writes. */
   _Atomic uint64_t ns_asleep;
 } worker_stats;
 
@@ -261,6 +262,20 @@ worker *worker_after_switch(worker *self);
 /* The worker loop; returns the worker it ends on, when it may exit. */
 worker *worker_loop(worker *self);
 
+/* Switches the worker's record of the fiber it runs, and the tag the
+   inline fork writes into frames (spool.h: spool__lane.tag), which debug
+   builds use to tell whose frames lie in the private region. */
+static inline uint32_t fiber_tag(const fiber *f) {
+  return (uint32_t)((uintptr_t)f >> 4);
+}
+static inline void worker_set_current(worker *self, fiber *f) {
+  self->current = f;
+  self->dq.lane.tag = fiber_tag(f);
+}
+
+/* What runs a queued frame, for the lane (spool.h spool__lane.frame_run). */
+spool__run_fn forkjoin_frame_runner(void);
+
 /* ---- Fork-join debug checks (forkjoin.c; debug builds only) -------------- */
 
 #ifndef NDEBUG
@@ -273,7 +288,7 @@ typedef struct frame_watch {
   int64_t bottom;
 } frame_watch;
 static inline frame_watch frame_watch_begin(worker *self) {
-  return (frame_watch){self, self->current, self->dq.bottom};
+  return (frame_watch){self, self->current, self->dq.lane.bottom};
 }
 /* Aborts with a message if the task that `fw` watched left a frame behind. */
 void frame_watch_end(frame_watch fw, worker *self);

@@ -18,7 +18,8 @@ static void stats_add(spool_stats *out, worker *w) {
   out->inline_claims += load_relaxed(&w->stats.inline_claims);
   out->suspends += load_relaxed(&w->stats.suspends);
   out->resumes += load_relaxed(&w->stats.resumes);
-  out->forks += load_relaxed(&w->stats.forks);
+  /* relaxed: pairs with the owner's relaxed stores in the forks. */
+  out->forks += __atomic_load_n(&w->dq.lane.forks, __ATOMIC_RELAXED);
   out->forks_stolen += load_relaxed(&w->stats.forks_stolen);
   out->cancelled += load_relaxed(&w->stats.cancelled);
   out->nested_waits += load_relaxed(&w->stats.nested_waits);

@@ -44,7 +44,7 @@
 static worker *continuation_resume(work_item *item, worker *self) {
   continuation *c = container_of(item, continuation, item);
   fiber *from = self->current;
-  self->current = c->parked;
+  worker_set_current(self, c->parked);
   STAT_ADD(self, resumes, 1);
   if ((uintptr_t)from->data == 0) {
     /* Step 5: a loop fiber with nothing else on it; leave it for good, and
@@ -129,7 +129,7 @@ worker *suspend_park(worker *self, continuation *c, fiber *next) {
   worker_before_block(self);
   STAT_ADD(self, suspends, 1);
   self->post_switch_token = c;
-  self->current = next;
+  worker_set_current(self, next);
   /* Step 2. Returns on the worker that resumed us (step 5). */
   worker *resumer = fiber_switch(parked, next, self);
   return worker_after_switch(resumer);

@@ -33,7 +33,8 @@ struct work_item {
      publishing release store orders it). */
   struct worker *(*run)(work_item *item, struct worker *self);
   uint8_t kind; /* work_kind */
-  /* Debug builds: a tag of the fiber that forked a frame (forkjoin.c). */
+  /* A frame's: a tag of the fiber that forked it (internal.h fiber_tag();
+     checked by debug builds in forkjoin.c). */
   uint32_t owner_tag;
   /* Intrusive link for the injection queue and the free lists; unused
      while the item sits in a deque. */

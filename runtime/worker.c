@@ -168,7 +168,7 @@ void worker_loop_entry(void *transfer) {
      gives this fiber back. */
   fiber *from = self->current;
   self->to_release = from;
-  self->current = &self->thread_fiber;
+  worker_set_current(self, &self->thread_fiber);
   fiber_switch_abandon(from, &self->thread_fiber, self);
 }
 
@@ -176,7 +176,7 @@ void worker_loop_entry(void *transfer) {
    always be parked with the fiber they run on), and comes back to the
    thread's own stack when the loop ends. */
 static void worker_run(worker *self, fiber *loop) {
-  self->current = loop;
+  worker_set_current(self, loop);
   worker *back = fiber_switch(&self->thread_fiber, loop, self);
   worker_after_switch(back);
 }
@@ -191,7 +191,7 @@ void *worker_thread_main(void *arg) {
   topology_bind_self(self->bound ? &self->cpus : NULL);
 
   fiber_init_thread(&self->thread_fiber);
-  self->current = &self->thread_fiber;
+  worker_set_current(self, &self->thread_fiber);
   fiber_cache_init(&self->fibers, &ex->fibers);
   fiber *loop = fiber_acquire(&self->fibers, worker_loop_entry);
 

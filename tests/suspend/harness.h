@@ -12,6 +12,10 @@
  *                          seconds; true if it became true. Used to wait for
  *                          a state the test must observe (a task suspended:
  *                          the `suspends` statistic), never as a sleep
+ *   harness_run_child(body, out)
+ *                          runs body() in a forked child (call it while the
+ *                          process has no other thread); captures the
+ *                          child's stderr and exit status
  *   harness_report()       prints the final "N passed, M failed" line and
  *                          gives main()'s exit status
  *
@@ -20,6 +24,7 @@
 #ifndef SPOOL_TEST_HARNESS_H
 #define SPOOL_TEST_HARNESS_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
@@ -31,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "spool.h"
@@ -292,5 +298,47 @@ static inline intptr_t harness_result(spool_future *f, double timeout) {
 }
 
 #define HARNESS_PTR(v) ((void *)(intptr_t)(v))
+
+/* ---- Children ------------------------------------------------------------ */
+
+typedef struct child_outcome {
+  int status;
+  char err[4096];
+} child_outcome;
+
+/* Runs body() in a child (which must end with _exit or die); captures its
+   stderr and exit status. */
+static inline bool harness_run_child(void (*body)(void), child_outcome *out) {
+  memset(out, 0, sizeof *out);
+  int fds[2];
+  if (!CHECK(pipe(fds) == 0)) return false;
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(0);
+    close(fds[0]);
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[1]);
+    alarm(20 * harness_slowness()); /* the child's own watchdog */
+    body();
+    _exit(0);
+  }
+  close(fds[1]);
+  if (!CHECK(pid > 0)) return false;
+  size_t have = 0;
+  for (;;) {
+    ssize_t n = read(fds[0], out->err + have, sizeof out->err - 1 - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += (size_t)n;
+    if (have == sizeof out->err - 1) break;
+  }
+  close(fds[0]);
+  pid_t w;
+  do
+    w = waitpid(pid, &out->status, 0);
+  while (w < 0 && errno == EINTR);
+  return CHECK(w == pid);
+}
 
 #endif /* SPOOL_TEST_HARNESS_H */

@@ -32,48 +32,6 @@
    installs a SIGSEGV handler of its own. */
 #define FOREIGN_CHECKED 1
 
-/* ---- Children ------------------------------------------------------------ */
-
-typedef struct child_outcome {
-  int status;
-  char err[4096];
-} child_outcome;
-
-/* Runs body() in a child (which must end with _exit or die); captures its
-   stderr and exit status. */
-static bool run_child(void (*body)(void), child_outcome *out) {
-  memset(out, 0, sizeof *out);
-  int fds[2];
-  if (!CHECK(pipe(fds) == 0)) return false;
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(0);
-    close(fds[0]);
-    dup2(fds[1], STDERR_FILENO);
-    close(fds[1]);
-    alarm(20 * harness_slowness()); /* the child's own watchdog */
-    body();
-    _exit(0);
-  }
-  close(fds[1]);
-  if (!CHECK(pid > 0)) return false;
-  size_t have = 0;
-  for (;;) {
-    ssize_t n = read(fds[0], out->err + have, sizeof out->err - 1 - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    have += (size_t)n;
-    if (have == sizeof out->err - 1) break;
-  }
-  close(fds[0]);
-  pid_t w;
-  do
-    w = waitpid(pid, &out->status, 0);
-  while (w < 0 && errno == EINTR);
-  return CHECK(w == pid);
-}
-
 /* ---- 1. Stack overflow --------------------------------------------------- */
 
 static volatile int recursion_limit = INT_MAX;
@@ -151,7 +109,7 @@ static void child_overflow_after_resume(void) {
 
 static void check_overflow_child(void (*body)(void)) {
   child_outcome out;
-  if (!run_child(body, &out)) return;
+  if (!harness_run_child(body, &out)) return;
   if (!CHECK(WIFSIGNALED(out.status) && WTERMSIG(out.status) == SIGABRT)) {
     fprintf(stderr, "child status %#x, stderr:\n%s\n", out.status, out.err);
     return;
@@ -260,7 +218,7 @@ static void child_foreign_fault_jump(void) {
 
 static void check_foreign_fault_child(void (*body)(void)) {
   child_outcome out;
-  if (!run_child(body, &out)) return;
+  if (!harness_run_child(body, &out)) return;
   if (!CHECK(WIFEXITED(out.status) && WEXITSTATUS(out.status) == 0))
     fprintf(stderr, "child status %#x (exit %d), stderr:\n%s\n", out.status,
             WIFEXITED(out.status) ? WEXITSTATUS(out.status) : -1, out.err);

@@ -1,0 +1,102 @@
+/* Misuse of fork-join, each case in a forked child whose stderr is captured
+ * (spool.h, spool_sync: frames are synced in the reverse order of their
+ * forks, and every frame before its task returns).
+ *
+ * 1. Out-of-order sync: a task forks A then B and syncs A first. Builds
+ *    with debug checks (NDEBUG undefined, as the library is built here)
+ *    abort with one line naming the misuse; release builds return the right
+ *    outcome for both frames.
+ * 2. A task that returns with a frame unsynced: debug builds abort with one
+ *    line naming it (release builds: undefined behaviour, not run).
+ *
+ * Built twice (meson.build): with spool.h's inline fork-join fast path and
+ * with SPOOL_NO_INLINE, so the frames the inline path writes carry what the
+ * library's checks read. */
+#include "harness.h"
+
+#ifdef NDEBUG
+#define DEBUG_CHECKS 0
+#else
+#define DEBUG_CHECKS 1
+#endif
+
+static int leaf(void *arg, void **result) {
+  *result = arg;
+  return (intptr_t)arg == 3 ? 7 : 0; /* B fails with code 7 */
+}
+
+static int out_of_order(void *arg, void **result) {
+  (void)arg;
+  spool_task a, b;
+  spool_fork(&a, leaf, HARNESS_PTR(2));
+  spool_fork(&b, leaf, HARNESS_PTR(3));
+  void *ra = NULL, *rb = HARNESS_PTR(99);
+  int ca = spool_sync(&a, &ra); /* misuse: b was forked after a */
+  int cb = spool_sync(&b, &rb);
+  *result = HARNESS_PTR(ca == 0 && ra == HARNESS_PTR(2) && cb == 7 && rb == NULL);
+  return 0;
+}
+
+static int leaves_frame(void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  static spool_task kept; /* static, so the misuse is not also a dangling frame */
+  spool_fork(&kept, leaf, HARNESS_PTR(1));
+  return 0;
+}
+
+static void run_on_one_worker(spool_fn fn) {
+  spool_config c;
+  spool_config_init(&c);
+  c.workers = 1;
+  spool_executor *ex = NULL;
+  if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  void *ok = NULL;
+  if (spool_run(ex, fn, NULL, &ok) != SPOOL_OK) _exit(3);
+  if (ok != HARNESS_PTR(1)) _exit(4);
+  spool_executor_destroy(ex);
+  _exit(0);
+}
+
+static void child_out_of_order(void) {
+  run_on_one_worker(out_of_order);
+}
+
+static void child_leaves_frame(void) {
+  run_on_one_worker(leaves_frame);
+}
+
+static void expect_abort(void (*body)(void), const char *message) {
+  child_outcome out;
+  if (!harness_run_child(body, &out)) return;
+  bool aborted = WIFSIGNALED(out.status) && WTERMSIG(out.status) == SIGABRT;
+  if (!CHECK(aborted) | !CHECK(strstr(out.err, message) != NULL))
+    fprintf(stderr, "child status %#x, stderr:\n%s\n", out.status, out.err);
+}
+
+static void expect_success(void (*body)(void)) {
+  child_outcome out;
+  if (!harness_run_child(body, &out)) return;
+  if (!CHECK(WIFEXITED(out.status) && WEXITSTATUS(out.status) == 0))
+    fprintf(stderr, "child status %#x (exit %d), stderr:\n%s\n", out.status,
+            WIFEXITED(out.status) ? WEXITSTATUS(out.status) : -1, out.err);
+}
+
+int main(void) {
+#ifdef SPOOL_INLINE_FORK_JOIN
+  printf("fork-join: spool.h's inline fast path\n");
+#else
+  printf("fork-join: the library's functions\n");
+#endif
+  if (DEBUG_CHECKS) {
+    harness_phase("out-of-order sync aborts (debug build)");
+    expect_abort(child_out_of_order, "spool_sync() out of order");
+    harness_phase("a task returning with a frame unsynced aborts (debug build)");
+    expect_abort(child_leaves_frame, "without calling spool_sync()");
+  } else {
+    harness_phase("out-of-order sync returns the right outcomes (release build)");
+    expect_success(child_out_of_order);
+  }
+  harness_watchdog_off();
+  return harness_report();
+}
