@@ -394,12 +394,13 @@ int spool_stats_read(spool_executor *ex, int worker, spool_stats *out);
 #define SPOOL__MAY_ALIAS
 #endif
 
-/* The owner's view of its deque's private region (runtime/deque.c): items
- * [split, bottom) are seen by no other thread. A fork may push inline while
- * bottom < push_limit (below it the ring has room). */
 /* What runs a queued frame: runtime/work.h's work_item.run. */
 typedef void *(*spool__run_fn)(void *item, void *worker);
 
+/* The owner's view of its deque's private region (runtime/deque.c): items
+ * [split, bottom) are seen by no other thread. A fork may push inline while
+ * bottom < push_limit (below it the ring has room). Written by the owner
+ * thread only. */
 typedef struct spool__lane {
   int64_t bottom;
   int64_t split;

@@ -560,6 +560,13 @@ def micro_notes(args, series):
         s = series[("spawn", "spool", 1)]
         notes.append("spool %s on 1 worker: %.2fx the serial (noinline) time of %s" % (
             s.params.split(",")[0], ratio, fmt_time(serial)))
+        shaped = metric_of(series, ("spawn", "spool", 1), "shaped_seconds")
+        vs_shaped = metric_of(series, ("spawn", "spool", 1), "ns_per_spawn_vs_shaped")
+        if shaped and vs_shaped is not None:
+            notes.append("  the same spool_fn with direct calls for fork/sync (int code, result "
+                         "through a pointer) takes %s (%.2fx the serial time);" % (
+                             fmt_time(shaped), shaped / serial))
+            notes.append("  against it, fork+sync alone cost %s per spawn" % fmt_ns(vs_shaped))
     for impl in PEERS:
         r = metric_of(series, ("spawn", impl, 1), "ratio_to_serial")
         if r:

@@ -23,9 +23,10 @@ typedef struct fib_state {
   int n;
   long result;   /* written by compute */
   long expected; /* computed iteratively */
-  /* spawn only: the serial times measured before each parallel run */
+  /* spawn only: the serial times measured before each parallel run, of
+     fib_serial and of fib_shaped */
   int nserial;
-  double serial_seconds[64];
+  double serial_seconds[64], shaped_seconds[64];
 } fib_state;
 
 extern const bench_problem fib_problem, fib_plain_problem, spawn_problem, fib_yield_problem,
@@ -39,6 +40,10 @@ long fib_forks(int n);
 long fib_serial(int n);
 /* The same at plain -O2, which the compiler may inline into itself. */
 long fib_serial_plain(int n);
+/* The spool version's function (a spool_fn: int code, result through a
+   pointer) with direct calls in place of fork and sync, `noinline`: what
+   the calling convention costs, apart from fork and sync. */
+int fib_shaped(void *arg, void **result);
 
 /* The computes of each implementation (fib and spawn share them). */
 int fib_compute_serial(void *state);

@@ -70,7 +70,8 @@ static void expect_abort(void (*body)(void), const char *message) {
   child_outcome out;
   if (!harness_run_child(body, &out)) return;
   bool aborted = WIFSIGNALED(out.status) && WTERMSIG(out.status) == SIGABRT;
-  if (!CHECK(aborted) | !CHECK(strstr(out.err, message) != NULL))
+  bool named = strstr(out.err, message) != NULL;
+  if (!CHECK(aborted) || !CHECK(named))
     fprintf(stderr, "child status %#x, stderr:\n%s\n", out.status, out.err);
 }
 
