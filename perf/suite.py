@@ -563,8 +563,8 @@ def micro_notes(args, series):
         shaped = metric_of(series, ("spawn", "spool", 1), "shaped_seconds")
         vs_shaped = metric_of(series, ("spawn", "spool", 1), "ns_per_spawn_vs_shaped")
         if shaped and vs_shaped is not None:
-            notes.append("  the same spool_fn with direct calls for fork/sync (int code, result "
-                         "through a pointer) takes %s (%.2fx the serial time);" % (
+            notes.append("  the same code with a direct call of the forked spool_fn in place of "
+                         "fork+sync takes %s (%.2fx the serial time);" % (
                              fmt_time(shaped), shaped / serial))
             notes.append("  against it, fork+sync alone cost %s per spawn" % fmt_ns(vs_shaped))
     for impl in PEERS:

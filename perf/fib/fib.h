@@ -40,10 +40,10 @@ long fib_forks(int n);
 long fib_serial(int n);
 /* The same at plain -O2, which the compiler may inline into itself. */
 long fib_serial_plain(int n);
-/* The spool version's function (a spool_fn: int code, result through a
-   pointer) with direct calls in place of fork and sync, `noinline`: what
-   the calling convention costs, apart from fork and sync. */
-int fib_shaped(void *arg, void **result);
+/* The spool version (fib_spool.c) with each fork+sync replaced by a direct
+   call of the forked spool_fn (int code, result through a pointer), all
+   `noinline`: what that call costs, apart from fork and sync. */
+long fib_shaped(long n);
 
 /* The computes of each implementation (fib and spawn share them). */
 int fib_compute_serial(void *state);

@@ -1,23 +1,25 @@
-/* fib with spool_fork / spool_sync: fork fib(n-1), run fib(n-2), sync. */
+/* fib with spool_fork / spool_sync, written as the peers' versions are: the
+   recursion is a plain function returning its value, and the forked call
+   fib(n-1) is a spool_fn (the closure of oneTBB's lambda, of OpenMP's task
+   region); fib(n-2) runs meanwhile, then sync. A fork at every call. */
 #include "fib.h"
 #include "impl_spool.h"
 
+static long fib_spool(long n);
+
 static int fib_task(void *arg, void **result) {
-  long n = spool_result_int(arg);
-  if (n < 2) {
-    *result = spool_int_result(n);
-    return 0;
-  }
+  *result = spool_int_result(fib_spool(spool_result_int(arg)));
+  return 0;
+}
+
+static long fib_spool(long n) {
+  if (n < 2) return n;
   spool_task frame;
   spool_fork(&frame, fib_task, spool_int_result(n - 1));
-  void *right;
-  int rc = fib_task(spool_int_result(n - 2), &right);
+  long right = fib_spool(n - 2);
   void *left;
-  int rc_left = spool_sync(&frame, &left);
-  if (rc_left) return rc_left;
-  if (rc) return rc;
-  *result = spool_int_result(spool_result_int(left) + spool_result_int(right));
-  return 0;
+  if (spool_sync(&frame, &left) != 0) return -1; /* fib_task cannot fail; -1 fails the check */
+  return spool_result_int(left) + right;
 }
 
 int fib_compute_spool(void *state) {
