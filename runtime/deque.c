@@ -26,7 +26,12 @@
  *       split > i reads the item at i.
  *   I4. The owner's private operations (push_private, take_private_bottom,
  *       the private branch of pop) touch indices >= split only, which no
- *       thief reads: they need no fence and no read-modify-write.
+ *       thief reads: they need no fence and no read-modify-write. spool.h's
+ *       inline fork and sync are the same two operations, compiled into the
+ *       user's code and run on the owner's thread (they reach the owner's
+ *       fields through `lane`, found by the thread's spool__tls_lane), so
+ *       the argument covers them: they write slots >= split and `bottom`,
+ *       and read the request flag as the owner's fork does.
  *   I5. For the public region the owner plays Chase-Lev's owner with split
  *       in the role of bottom: its pop stores split - 1, fences (seq_cst),
  *       reads top; a thief reads top, fences (seq_cst), reads split. By the
