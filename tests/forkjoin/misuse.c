@@ -75,14 +75,6 @@ static void expect_abort(void (*body)(void), const char *message) {
     fprintf(stderr, "child status %#x, stderr:\n%s\n", out.status, out.err);
 }
 
-static void expect_success(void (*body)(void)) {
-  child_outcome out;
-  if (!harness_run_child(body, &out)) return;
-  if (!CHECK(WIFEXITED(out.status) && WEXITSTATUS(out.status) == 0))
-    fprintf(stderr, "child status %#x (exit %d), stderr:\n%s\n", out.status,
-            WIFEXITED(out.status) ? WEXITSTATUS(out.status) : -1, out.err);
-}
-
 int main(void) {
 #ifdef SPOOL_INLINE_FORK_JOIN
   printf("fork-join: spool.h's inline fast path\n");
@@ -96,7 +88,7 @@ int main(void) {
     expect_abort(child_leaves_frame, "without calling spool_sync()");
   } else {
     harness_phase("out-of-order sync returns the right outcomes (release build)");
-    expect_success(child_out_of_order);
+    harness_child_succeeds(child_out_of_order);
   }
   harness_watchdog_off();
   return harness_report();

@@ -15,7 +15,8 @@
  *   harness_run_child(body, out)
  *                          runs body() in a forked child (call it while the
  *                          process has no other thread); captures the
- *                          child's stderr and exit status
+ *                          child's stderr and exit status;
+ *                          harness_child_succeeds(body) checks it exits 0
  *   harness_report()       prints the final "N passed, M failed" line and
  *                          gives main()'s exit status
  *
@@ -339,6 +340,16 @@ static inline bool harness_run_child(void (*body)(void), child_outcome *out) {
     w = waitpid(pid, &out->status, 0);
   while (w < 0 && errno == EINTR);
   return CHECK(w == pid);
+}
+
+/* Runs body() in a child and checks that it exits with status 0 (printing
+   its status and stderr otherwise). */
+static inline void harness_child_succeeds(void (*body)(void)) {
+  child_outcome out;
+  if (!harness_run_child(body, &out)) return;
+  if (!CHECK(WIFEXITED(out.status) && WEXITSTATUS(out.status) == 0))
+    fprintf(stderr, "child status %#x (exit %d), stderr:\n%s\n", out.status,
+            WIFEXITED(out.status) ? WEXITSTATUS(out.status) : -1, out.err);
 }
 
 #endif /* SPOOL_TEST_HARNESS_H */

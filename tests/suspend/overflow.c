@@ -216,14 +216,6 @@ static void child_foreign_fault_jump(void) {
   child_foreign_fault(true);
 }
 
-static void check_foreign_fault_child(void (*body)(void)) {
-  child_outcome out;
-  if (!harness_run_child(body, &out)) return;
-  if (!CHECK(WIFEXITED(out.status) && WEXITSTATUS(out.status) == 0))
-    fprintf(stderr, "child status %#x (exit %d), stderr:\n%s\n", out.status,
-            WIFEXITED(out.status) ? WEXITSTATUS(out.status) : -1, out.err);
-}
-
 int main(void) {
   if (OVERFLOW_CHECKED) {
     harness_phase("stack overflow: fiber_stack_size = 64K");
@@ -237,9 +229,9 @@ int main(void) {
   }
   if (FOREIGN_CHECKED) {
     harness_phase("a foreign SIGSEGV reaches the program's handler (it fixes the page)");
-    check_foreign_fault_child(child_foreign_fault_fix);
+    harness_child_succeeds(child_foreign_fault_fix);
     harness_phase("a foreign SIGSEGV reaches the program's handler (it siglongjmps)");
-    check_foreign_fault_child(child_foreign_fault_jump);
+    harness_child_succeeds(child_foreign_fault_jump);
   } else {
     printf("foreign faults: not checked\n");
   }
