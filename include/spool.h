@@ -429,9 +429,19 @@ typedef struct SPOOL__MAY_ALIAS spool__frame {
 #define SPOOL__WORK_FRAME    2
 #define SPOOL__FRAME_PENDING 0
 
+/* x86-64 ELF, LP64 (not x32), GCC or Clang: the thread-local access below
+   is written for that ABI. */
 #if !defined(SPOOL_NO_INLINE) && !defined(SPOOL__LIBRARY) && defined(__GNUC__) &&                  \
-    defined(__x86_64__)
+    defined(__x86_64__) && defined(__ELF__) && defined(__LP64__)
 #define SPOOL_INLINE_FORK_JOIN 1
+
+#ifdef __cplusplus
+#define SPOOL__CAST(type, value) reinterpret_cast<type>(value)
+#define SPOOL__NULL              nullptr
+#else
+#define SPOOL__CAST(type, value) ((type)(value))
+#define SPOOL__NULL              ((void *)0)
+#endif
 
 /* The library's side of the inline path (exported, not API). */
 extern __thread spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")));
@@ -443,8 +453,10 @@ extern __thread spool__lane *spool__tls_lane __attribute__((tls_model("initial-e
  * (DESIGN.md "Migration across threads"). */
 static inline spool__lane *spool__lane_self(void) {
   spool__lane *lane;
-  __asm__ __volatile__("movq spool__tls_lane@gottpoff(%%rip), %0\n\t"
-                       "movq %%fs:(%0), %0"
+  /* Both assembler dialects, for code built with -masm=intel. */
+  __asm__ __volatile__("{movq spool__tls_lane@gottpoff(%%rip), %0|"
+                       "mov %0, QWORD PTR spool__tls_lane@gottpoff[rip]}\n\t"
+                       "{movq %%fs:(%0), %0|mov %0, QWORD PTR fs:[%0]}"
                        : "=r"(lane)
                        :
                        : "memory");
@@ -453,7 +465,7 @@ static inline spool__lane *spool__lane_self(void) {
 
 static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
   spool__lane *lane = spool__lane_self();
-  int64_t b;
+  int64_t b = 0;
   /* relaxed: a hint that thieves set (deque.c, "requests"); the library's
      spool_fork() answers it. */
   if (__builtin_expect(!lane || (b = lane->bottom) >= lane->push_limit ||
@@ -462,7 +474,7 @@ static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
     spool_fork(t, fn, arg);
     return;
   }
-  spool__frame *fr = (spool__frame *)(void *)t;
+  spool__frame *fr = SPOOL__CAST(spool__frame *, t);
   fr->run = lane->frame_run;
   fr->kind = SPOOL__WORK_FRAME;
   fr->tag = lane->tag;
@@ -470,9 +482,11 @@ static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
   fr->arg = arg;
   /* relaxed: thieves read it after the release store of split that
      publishes the slot (deque.c, I3). */
-  __atomic_store_n(&fr->state, (uintptr_t)SPOOL__FRAME_PENDING, __ATOMIC_RELAXED);
+  const uintptr_t pending = SPOOL__FRAME_PENDING;
+  __atomic_store_n(&fr->state, pending, __ATOMIC_RELAXED);
   /* relaxed: a private slot; published by that same release store. */
-  __atomic_store_n(&lane->slots[b & lane->mask], (void *)fr, __ATOMIC_RELAXED);
+  void *item = fr;
+  __atomic_store_n(&lane->slots[b & lane->mask], item, __ATOMIC_RELAXED);
   lane->bottom = b + 1;
   /* relaxed: read by spool_stats_read() on other threads. */
   __atomic_store_n(&lane->forks, lane->forks + 1, __ATOMIC_RELAXED);
@@ -480,19 +494,19 @@ static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
 
 static inline int spool__sync_inline(spool_task *t, void **result) {
   spool__lane *lane = spool__lane_self();
-  if (__builtin_expect(lane != 0, 1)) {
+  if (__builtin_expect(lane != SPOOL__NULL, 1)) {
     int64_t b = lane->bottom - 1;
     /* relaxed: a private slot, written by this thread. */
-    if (__builtin_expect(b >= lane->split && __atomic_load_n(&lane->slots[b & lane->mask],
-                                                             __ATOMIC_RELAXED) == (void *)t,
+    if (__builtin_expect(b >= lane->split &&
+                             __atomic_load_n(&lane->slots[b & lane->mask], __ATOMIC_RELAXED) == t,
                          1)) {
       /* Our own bottom item, unseen by thieves: pop it and call fn. */
       lane->bottom = b;
-      spool__frame *fr = (spool__frame *)(void *)t;
-      void *r = 0;
+      spool__frame *fr = SPOOL__CAST(spool__frame *, t);
+      void *r = SPOOL__NULL;
       int error = fr->fn(fr->arg, &r);
       if (__builtin_expect(error != 0, 0)) {
-        r = 0;
+        r = SPOOL__NULL;
         /* A task's code inside the reserved block is reported as EINVAL. */
         if (error >= -10999 && error <= -10001) error = SPOOL_EINVAL;
       }
@@ -503,8 +517,10 @@ static inline int spool__sync_inline(spool_task *t, void **result) {
   return spool_sync(t, result);
 }
 
-#define spool_fork(t, fn, arg) spool__fork_inline((t), (fn), (arg))
-#define spool_sync(t, result)  spool__sync_inline((t), (result))
+/* Variadic, so that arguments with commas of their own (compound literals,
+   C++ lambdas and templates) pass as they would to a function. */
+#define spool_fork(...) spool__fork_inline(__VA_ARGS__)
+#define spool_sync(...) spool__sync_inline(__VA_ARGS__)
 #endif /* inline fast path */
 
 #ifdef __cplusplus

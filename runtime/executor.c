@@ -85,8 +85,16 @@ void handoff_end(exec_handle *h) {
 
 _Thread_local worker *runtime_tls_worker __attribute__((tls_model("initial-exec")));
 /* The worker's lane (&dq.lane), for the inline fork-join path of spool.h;
-   set and cleared with runtime_tls_worker. Exported (spool.map). */
-_Thread_local spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")));
+   set and cleared with runtime_tls_worker. Exported (spool.map); `used`
+   (and for GCC `externally_visible`) because only the header's inline asm
+   names it, which link-time optimisation cannot see. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define EXPORTED_FOR_ASM __attribute__((used, externally_visible))
+#else
+#define EXPORTED_FOR_ASM __attribute__((used))
+#endif
+_Thread_local spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")))
+EXPORTED_FOR_ASM;
 
 __attribute__((noinline)) worker *worker_self(void) {
   /* The barrier stops the compiler from treating this as a pure function

@@ -7,8 +7,10 @@
  * 2. A yield between fork and sync: on one worker, the frame is run while
  *    the task is parked; on two, the task is made to resume on the other
  *    worker (a blocker holds the first one, the future is completed by a
- *    task on the second: continuations go to the completing worker), and
- *    then syncs a frame that lies in the first worker's deque.
+ *    task on the second: continuations go to the completing worker), forks
+ *    and syncs 64 frames there (counted on the new worker, none on the
+ *    old: the fork reads the current thread's deque after a migration),
+ *    and then syncs a frame that lies in the first worker's deque.
  * 3. A completion that pushes a continuation above the frame: on one
  *    worker, task S is parked on a created future; task T forks a frame,
  *    then completes S's future, which puts S's continuation on T's worker's
@@ -133,6 +135,7 @@ typedef struct migration {
   _Atomic int blocker_worker;
   _Atomic bool resumed, timed_out;
   int x, y, after_yield, after_sync;
+  uint64_t forks_here, forks_there; /* forks counted after the move */
   pthread_t after_yield_thread, after_sync_thread;
   int rc_sync;
   intptr_t synced;
@@ -169,6 +172,22 @@ static int migrating_task(void *arg, void **result) {
   if (spool_future_yield_until_done(event) != SPOOL_OK) return 2;
   m->after_yield = spool_current_worker();
   m->after_yield_thread = harness_pthread_self();
+  /* Forks after the move go to the new worker's deque: the inline fast
+     path reads the thread's lane afresh (X spins in the blocker meanwhile,
+     forking nothing). */
+  spool_stats here0, there0, here1, there1;
+  spool_stats_read(m->ex, m->after_yield, &here0);
+  spool_stats_read(m->ex, m->x, &there0);
+  for (int i = 0; i < 64; i++) {
+    spool_task u;
+    spool_fork(&u, value_plus_one, HARNESS_PTR(i));
+    void *w = NULL;
+    if (spool_sync(&u, &w) != SPOOL_OK || w != HARNESS_PTR(i + 1)) return 3;
+  }
+  spool_stats_read(m->ex, m->after_yield, &here1);
+  spool_stats_read(m->ex, m->x, &there1);
+  m->forks_here = here1.forks - here0.forks;
+  m->forks_there = there1.forks - there0.forks;
   atomic_store(&m->resumed, true);
   void *v = NULL;
   m->rc_sync = spool_sync(&t, &v);
@@ -231,6 +250,8 @@ static void test_yield_between(void) {
     CHECK_EQ(atomic_load(&m.blocker_worker), m.x);
     CHECK_EQ(m.after_yield, m.y); /* moved */
     CHECK(pthread_equal(m.after_yield_thread, harness_worker_thread[m.y]));
+    CHECK_EQ(m.forks_here, 64);
+    CHECK_EQ(m.forks_there, 0);
     CHECK_EQ(m.rc_sync, SPOOL_OK);
     CHECK_EQ(m.synced, 41);
     CHECK(m.after_sync >= 0 && m.after_sync < 2);

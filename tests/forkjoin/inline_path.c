@@ -1,0 +1,95 @@
+/* Which path a fork and a sync take, counted at the library's door: linked
+ * with -Wl,--wrap=spool_fork,--wrap=spool_sync (meson.build), every call
+ * that reaches the library's spool_fork/spool_sync goes through a counter.
+ *
+ * 1. Built as users build it, where spool.h's inline fast path is on: an
+ *    uncontended fib on one worker makes no library call at all (every
+ *    fork and sync stays inline), while spool_stats still counts the forks.
+ *    Built with SPOOL_NO_INLINE: one library call per fork and per sync.
+ * 2. Outside a worker, the inline fork falls back to the library (which
+ *    runs the function at once), and so does the sync. */
+#include "harness.h"
+
+void __real_spool_fork(spool_task *t, spool_fn fn, void *arg);
+int __real_spool_sync(spool_task *t, void **result);
+void __wrap_spool_fork(spool_task *t, spool_fn fn, void *arg);
+int __wrap_spool_sync(spool_task *t, void **result);
+
+static _Atomic uint64_t library_forks, library_syncs;
+
+void __wrap_spool_fork(spool_task *t, spool_fn fn, void *arg) {
+  atomic_fetch_add(&library_forks, 1);
+  __real_spool_fork(t, fn, arg);
+}
+
+int __wrap_spool_sync(spool_task *t, void **result) {
+  atomic_fetch_add(&library_syncs, 1);
+  return __real_spool_sync(t, result);
+}
+
+static int fib(void *arg, void **result) {
+  intptr_t n = (intptr_t)arg;
+  if (n < 2) {
+    *result = HARNESS_PTR(n);
+    return 0;
+  }
+  spool_task t;
+  void *a = NULL, *b = NULL;
+  spool_fork(&t, fib, HARNESS_PTR(n - 1));
+  int rc = fib(HARNESS_PTR(n - 2), &b);
+  int rc2 = spool_sync(&t, &a);
+  *result = HARNESS_PTR((intptr_t)a + (intptr_t)b);
+  return rc ? rc : rc2;
+}
+
+static int leaf(void *arg, void **result) {
+  *result = arg;
+  return 0;
+}
+
+enum { N = 18, FIB_N = 2584, FORKS = 4180 }; /* fib(18); forks: F(19) - 1 */
+
+static void test_worker(void) {
+  harness_phase("fib(18) on one worker: which calls reach the library");
+  spool_executor *ex = harness_executor(1);
+  uint64_t f0 = harness_stats(ex).forks;
+  atomic_store(&library_forks, 0);
+  atomic_store(&library_syncs, 0);
+  void *r = NULL;
+  CHECK_EQ(spool_run(ex, fib, HARNESS_PTR(N), &r), SPOOL_OK);
+  CHECK_EQ((intptr_t)r, FIB_N);
+  CHECK_EQ(harness_stats(ex).forks - f0, FORKS);
+#ifdef SPOOL_INLINE_FORK_JOIN
+  CHECK_EQ(atomic_load(&library_forks), 0);
+  CHECK_EQ(atomic_load(&library_syncs), 0);
+#else
+  CHECK_EQ(atomic_load(&library_forks), FORKS);
+  CHECK_EQ(atomic_load(&library_syncs), FORKS);
+#endif
+  spool_executor_destroy(ex);
+}
+
+static void test_outside(void) {
+  harness_phase("fork and sync outside a worker go to the library");
+  atomic_store(&library_forks, 0);
+  atomic_store(&library_syncs, 0);
+  spool_task t;
+  spool_fork(&t, leaf, HARNESS_PTR(55));
+  void *r = NULL;
+  CHECK_EQ(spool_sync(&t, &r), SPOOL_OK);
+  CHECK_EQ((intptr_t)r, 55);
+  CHECK_EQ(atomic_load(&library_forks), 1);
+  CHECK_EQ(atomic_load(&library_syncs), 1);
+}
+
+int main(void) {
+#ifdef SPOOL_INLINE_FORK_JOIN
+  printf("fork-join: spool.h's inline fast path\n");
+#else
+  printf("fork-join: the library's functions\n");
+#endif
+  test_outside();
+  test_worker();
+  harness_watchdog_off();
+  return harness_report();
+}
