@@ -21,25 +21,6 @@
 
 /* ---- fib ------------------------------------------------------------------ */
 
-static intptr_t fib_serial(intptr_t n) {
-  return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
-}
-
-static int fib(void *arg, void **result) {
-  intptr_t n = (intptr_t)arg;
-  if (n < 2) {
-    *result = HARNESS_PTR(n);
-    return 0;
-  }
-  spool_task t;
-  void *a = NULL, *b = NULL;
-  spool_fork(&t, fib, HARNESS_PTR(n - 1));
-  int rc = fib(HARNESS_PTR(n - 2), &b);
-  int rc2 = spool_sync(&t, &a);
-  *result = HARNESS_PTR((intptr_t)a + (intptr_t)b);
-  return rc ? rc : rc2;
-}
-
 static void test_fib(void) {
   static const unsigned counts[] = {1, 2, 4};
   static const char *const names[] = {"fib, 1 worker", "fib, 2 workers", "fib, 4 workers"};
@@ -49,12 +30,12 @@ static void test_fib(void) {
     spool_stats s0 = harness_stats(ex);
     for (intptr_t n = 0; n <= 22; n += (n < 5 ? 1 : 6)) {
       void *r = NULL;
-      CHECK_EQ(spool_run(ex, fib, HARNESS_PTR(n), &r), SPOOL_OK);
-      CHECK_EQ((intptr_t)r, fib_serial(n));
+      CHECK_EQ(spool_run(ex, harness_fib, HARNESS_PTR(n), &r), SPOOL_OK);
+      CHECK_EQ((intptr_t)r, harness_fib_serial(n));
     }
     for (int rep = 0; rep < 5; rep++) {
       void *r = NULL;
-      CHECK_EQ(spool_run(ex, fib, HARNESS_PTR(20), &r), SPOOL_OK);
+      CHECK_EQ(spool_run(ex, harness_fib, HARNESS_PTR(20), &r), SPOOL_OK);
       CHECK_EQ((intptr_t)r, 6765);
     }
     spool_stats s1 = harness_stats(ex);
@@ -192,7 +173,7 @@ static void test_fork_outside(void) {
     CHECK_EQ(spool_sync(&t, NULL), SPOOL_OK); /* result may be NULL */
     /* A whole fib outside: every fork runs at once. */
     r = NULL;
-    CHECK_EQ(fib(HARNESS_PTR(15), &r), SPOOL_OK);
+    CHECK_EQ(harness_fib(HARNESS_PTR(15), &r), SPOOL_OK);
     CHECK_EQ((intptr_t)r, 610);
     pthread_t th;
     void *ok = NULL;
@@ -256,7 +237,7 @@ static spool_executor *second_ex;
 /* arg: the executor running this task. */
 static int run_on_other_executor(void *arg, void **result) {
   void *r = NULL;
-  int rc = spool_run(second_ex, fib, HARNESS_PTR(12), &r);
+  int rc = spool_run(second_ex, harness_fib, HARNESS_PTR(12), &r);
   *result = r;
   if (rc) return rc;
   return spool_current_executor() == arg && spool_current_worker() == 0 ? 0 : 1;
@@ -302,7 +283,7 @@ static void test_run_inline(void) {
 /* ---- mixing fork-join and futures ----------------------------------------- */
 
 static int fib_task(void *arg, void **result) {
-  return fib(arg, result); /* a submitted task that forks */
+  return harness_fib(arg, result); /* a submitted task that forks */
 }
 
 /* A forked function that submits a task, yields on it, then blocks on
@@ -320,7 +301,7 @@ static int mixed(void *arg, void **result) {
   spool_future_release(a);
   spool_future_release(b);
   spool_task t;
-  spool_fork(&t, fib, HARNESS_PTR(n + 2));
+  spool_fork(&t, harness_fib, HARNESS_PTR(n + 2));
   int rc2 = spool_sync(&t, &vc);
   *result = HARNESS_PTR((intptr_t)va + (intptr_t)vb + (intptr_t)vc);
   return rc ? rc : rc2;
@@ -346,7 +327,7 @@ static void test_mixing(void) {
   harness_phase("fork-join mixed with submit, yield and result");
   intptr_t expected = 0;
   for (int i = 0; i < 8; i++)
-    expected += fib_serial(8 + i) + fib_serial(9 + i) + fib_serial(10 + i);
+    expected += harness_fib_serial(8 + i) + harness_fib_serial(9 + i) + harness_fib_serial(10 + i);
   for (unsigned workers = 1; workers <= 4; workers *= 2) {
     spool_executor *ex = harness_executor(workers);
     for (int rep = 0; rep < 5; rep++) {

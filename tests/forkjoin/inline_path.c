@@ -27,21 +27,6 @@ int __wrap_spool_sync(spool_task *t, void **result) {
   return __real_spool_sync(t, result);
 }
 
-static int fib(void *arg, void **result) {
-  intptr_t n = (intptr_t)arg;
-  if (n < 2) {
-    *result = HARNESS_PTR(n);
-    return 0;
-  }
-  spool_task t;
-  void *a = NULL, *b = NULL;
-  spool_fork(&t, fib, HARNESS_PTR(n - 1));
-  int rc = fib(HARNESS_PTR(n - 2), &b);
-  int rc2 = spool_sync(&t, &a);
-  *result = HARNESS_PTR((intptr_t)a + (intptr_t)b);
-  return rc ? rc : rc2;
-}
-
 static int leaf(void *arg, void **result) {
   *result = arg;
   return 0;
@@ -56,7 +41,7 @@ static void test_worker(void) {
   atomic_store(&library_forks, 0);
   atomic_store(&library_syncs, 0);
   void *r = NULL;
-  CHECK_EQ(spool_run(ex, fib, HARNESS_PTR(N), &r), SPOOL_OK);
+  CHECK_EQ(spool_run(ex, harness_fib, HARNESS_PTR(N), &r), SPOOL_OK);
   CHECK_EQ((intptr_t)r, FIB_N);
   CHECK_EQ(harness_stats(ex).forks - f0, FORKS);
 #ifdef SPOOL_INLINE_FORK_JOIN
@@ -83,11 +68,7 @@ static void test_outside(void) {
 }
 
 int main(void) {
-#ifdef SPOOL_INLINE_FORK_JOIN
-  printf("fork-join: spool.h's inline fast path\n");
-#else
-  printf("fork-join: the library's functions\n");
-#endif
+  harness_print_fork_join_path();
   test_outside();
   test_worker();
   harness_watchdog_off();

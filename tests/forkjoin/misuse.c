@@ -76,11 +76,7 @@ static void expect_abort(void (*body)(void), const char *message) {
 }
 
 int main(void) {
-#ifdef SPOOL_INLINE_FORK_JOIN
-  printf("fork-join: spool.h's inline fast path\n");
-#else
-  printf("fork-join: the library's functions\n");
-#endif
+  harness_print_fork_join_path();
   if (DEBUG_CHECKS) {
     harness_phase("out-of-order sync aborts (debug build)");
     expect_abort(child_out_of_order, "spool_sync() out of order");

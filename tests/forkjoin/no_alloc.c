@@ -76,25 +76,6 @@ static unsigned long allocated(void) {
   return atomic_load_explicit(&allocations, memory_order_relaxed);
 }
 
-static int fib(void *arg, void **result) {
-  intptr_t n = (intptr_t)arg;
-  if (n < 2) {
-    *result = HARNESS_PTR(n);
-    return 0;
-  }
-  spool_task t;
-  void *a = NULL, *b = NULL;
-  spool_fork(&t, fib, HARNESS_PTR(n - 1));
-  int rc = fib(HARNESS_PTR(n - 2), &b);
-  int rc2 = spool_sync(&t, &a);
-  *result = HARNESS_PTR((intptr_t)a + (intptr_t)b);
-  return rc ? rc : rc2;
-}
-
-static intptr_t fib_serial(intptr_t n) {
-  return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
-}
-
 typedef struct measure {
   unsigned long allocs;
   uint64_t forks;
@@ -104,10 +85,10 @@ static measure run_fib(spool_executor *ex, intptr_t n) {
   uint64_t f0 = harness_stats(ex).forks;
   unsigned long a0 = allocated();
   void *r = NULL;
-  int rc = spool_run(ex, fib, HARNESS_PTR(n), &r);
+  int rc = spool_run(ex, harness_fib, HARNESS_PTR(n), &r);
   unsigned long a1 = allocated();
   CHECK_EQ(rc, SPOOL_OK);
-  CHECK_EQ((intptr_t)r, fib_serial(n));
+  CHECK_EQ((intptr_t)r, harness_fib_serial(n));
   return (measure){a1 - a0, harness_stats(ex).forks - f0};
 }
 

@@ -23,25 +23,6 @@
  *    when the thief finishes. */
 #include "harness.h"
 
-static intptr_t fib_serial(intptr_t n) {
-  return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
-}
-
-static int fib(void *arg, void **result) {
-  intptr_t n = (intptr_t)arg;
-  if (n < 2) {
-    *result = HARNESS_PTR(n);
-    return 0;
-  }
-  spool_task t;
-  void *a = NULL, *b = NULL;
-  spool_fork(&t, fib, HARNESS_PTR(n - 1));
-  int rc = fib(HARNESS_PTR(n - 2), &b);
-  int rc2 = spool_sync(&t, &a);
-  *result = HARNESS_PTR((intptr_t)a + (intptr_t)b);
-  return rc ? rc : rc2;
-}
-
 static int value_plus_one(void *arg, void **result) {
   *result = HARNESS_PTR((intptr_t)arg + 1);
   return 0;
@@ -72,9 +53,9 @@ static int fork_submit_sync(void *arg, void **result) {
   (void)arg;
   spool_executor *ex = spool_current_executor();
   spool_task t;
-  spool_fork(&t, fib, HARNESS_PTR(15));
+  spool_fork(&t, harness_fib, HARNESS_PTR(15));
   spool_future *f = NULL;
-  if (spool_submit(ex, fib, HARNESS_PTR(12), &f) != SPOOL_OK) return 1;
+  if (spool_submit(ex, harness_fib, HARNESS_PTR(12), &f) != SPOOL_OK) return 1;
   if (spool_submit(ex, detached, NULL, NULL) != SPOOL_OK) return 2;
   void *a = NULL, *b = NULL;
   int rc = spool_sync(&t, &a);
@@ -277,7 +258,7 @@ static int parked_on_event(void *arg, void **result) {
 static int fork_complete_sync(void *arg, void **result) {
   (void)arg;
   spool_task t;
-  spool_fork(&t, fib, HARNESS_PTR(16));
+  spool_fork(&t, harness_fib, HARNESS_PTR(16));
   /* The parked task's continuation goes onto this worker's deque, above
      the frame. */
   if (spool_future_set_result(event, HARNESS_PTR(50)) != SPOOL_OK) return 1;
@@ -315,7 +296,7 @@ static void test_continuation_above(void) {
 static int square_with_forks(void *arg, void **result) {
   intptr_t i = (intptr_t)arg;
   void *f = NULL;
-  int rc = fib(HARNESS_PTR(i % 12), &f); /* some forks of its own */
+  int rc = harness_fib(HARNESS_PTR(i % 12), &f); /* some forks of its own */
   *result = HARNESS_PTR(i * i + (intptr_t)f);
   return rc;
 }
@@ -332,7 +313,7 @@ static int array_of_frames(void *arg, void **result) {
     void *v = NULL;
     int rc = spool_sync(&ts[i], &v);
     if (rc) bad = rc;
-    if (!nested && (intptr_t)v != (intptr_t)i * i + fib_serial(i % 12)) bad = 99;
+    if (!nested && (intptr_t)v != (intptr_t)i * i + harness_fib_serial(i % 12)) bad = 99;
     sum += (intptr_t)v;
   }
   *result = HARNESS_PTR(sum);
@@ -343,7 +324,7 @@ static void test_array_reverse(void) {
   harness_phase("frames in an array, synced in reverse");
   intptr_t one = 0;
   for (intptr_t i = 0; i < ARRAY; i++)
-    one += i * i + fib_serial(i % 12);
+    one += i * i + harness_fib_serial(i % 12);
   for (unsigned workers = 1; workers <= 4; workers *= 2) {
     spool_executor *ex = harness_executor(workers);
     for (int rep = 0; rep < 5; rep++) {
@@ -371,7 +352,7 @@ static int fork_after_shutdown(void *arg, void **result) {
   if (!spin_until(&a->shut)) return 1;
   a->submit_rc = spool_submit(a->ex, value_plus_one, NULL, NULL);
   void *v = NULL;
-  int rc = fib(HARNESS_PTR(20), &v);
+  int rc = harness_fib(HARNESS_PTR(20), &v);
   *result = v;
   return rc;
 }

@@ -307,6 +307,38 @@ static inline intptr_t harness_result(spool_future *f, double timeout) {
 
 #define HARNESS_PTR(v) ((void *)(intptr_t)(v))
 
+/* ---- fib, the fork-join workhorse of the tests ---------------------------- */
+
+static inline intptr_t harness_fib_serial(intptr_t n) {
+  return n < 2 ? n : harness_fib_serial(n - 1) + harness_fib_serial(n - 2);
+}
+
+/* A spool_fn: fork fib(n-1), run fib(n-2), sync; a fork at every call. It
+   uses whichever fork-join path the including program is built with. */
+static inline int harness_fib(void *arg, void **result) {
+  intptr_t n = (intptr_t)arg;
+  if (n < 2) {
+    *result = HARNESS_PTR(n);
+    return 0;
+  }
+  spool_task t;
+  void *a = NULL, *b = NULL;
+  spool_fork(&t, harness_fib, HARNESS_PTR(n - 1));
+  int rc = harness_fib(HARNESS_PTR(n - 2), &b);
+  int rc2 = spool_sync(&t, &a);
+  *result = HARNESS_PTR((intptr_t)a + (intptr_t)b);
+  return rc ? rc : rc2;
+}
+
+/* Prints which fork-join path this program was built with. */
+static inline void harness_print_fork_join_path(void) {
+#ifdef SPOOL_INLINE_FORK_JOIN
+  printf("fork-join: spool.h's inline fast path\n");
+#else
+  printf("fork-join: the library's functions\n");
+#endif
+}
+
 /* ---- Children ------------------------------------------------------------ */
 
 typedef struct child_outcome {

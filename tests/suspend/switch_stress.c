@@ -46,21 +46,6 @@ static spool_future *new_slot(void) {
   return f;
 }
 
-static int fib(void *arg, void **result) {
-  intptr_t n = (intptr_t)arg;
-  if (n < 2) {
-    *result = HARNESS_PTR(n);
-    return 0;
-  }
-  spool_task t;
-  void *a = NULL, *b = NULL;
-  spool_fork(&t, fib, HARNESS_PTR(n - 1));
-  int rc = fib(HARNESS_PTR(n - 2), &b);
-  int rc2 = spool_sync(&t, &a);
-  *result = HARNESS_PTR((intptr_t)a + (intptr_t)b);
-  return rc ? rc : rc2;
-}
-
 static void count(_Atomic unsigned long *c) {
   atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
@@ -89,7 +74,7 @@ static int ring_task(void *arg, void **result) {
     spool_future_release(mine);
     if (r % 8 == 5) {
       void *v = NULL;
-      if (spool_run(spool_current_executor(), fib, HARNESS_PTR(9), &v) != SPOOL_OK ||
+      if (spool_run(spool_current_executor(), harness_fib, HARNESS_PTR(9), &v) != SPOOL_OK ||
           (intptr_t)v != 34)
         count(&fib_errors);
       w = check_here(w);
