@@ -262,12 +262,13 @@ worker *worker_after_switch(worker *self);
 /* The worker loop; returns the worker it ends on, when it may exit. */
 worker *worker_loop(worker *self);
 
-/* Switches the worker's record of the fiber it runs, and the tag the
-   inline fork writes into frames (spool.h: spool__lane.tag), which debug
-   builds use to tell whose frames lie in the private region. */
+/* A fiber's tag, written into the frames forked on it; debug builds use it
+   to tell whose frames lie in the private region (forkjoin.c). */
 static inline uint32_t fiber_tag(const fiber *f) {
   return (uint32_t)((uintptr_t)f >> 4);
 }
+/* Switches the worker's record of the fiber it runs, and the tag the
+   inline fork writes into frames (spool.h: spool__lane.tag). */
 static inline void worker_set_current(worker *self, fiber *f) {
   self->current = f;
   self->dq.lane.tag = fiber_tag(f);
