@@ -46,6 +46,13 @@ Test(executor, default_workers_is_allowed_cpu_count) {
 /* Like `taskset -c N prog`: in a child whose only thread is restricted to
    one CPU, the default executor has one worker. */
 Test(executor, default_workers_follow_a_one_cpu_affinity_mask) {
+#if defined(TEST_ASAN) || defined(TEST_TSAN)
+  /* fork() from this process, then threads in the child: as in
+     destroy_from_own_task_aborts_with_a_message below (seen: the child
+     stuck until its alarm under ASan, once in four runs of tests/run). The
+     plain, Clang and ucontext builds run this test. */
+  cr_skip_test("fork() + threads in the child is not reliable under sanitizers");
+#endif
   cpu_set_t set;
   cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
   int cpu = 0;
