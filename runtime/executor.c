@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "overflow.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,8 +325,11 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   /* The handler is process-wide and chains to the previous one, so it is
      installed once, by the first executor that asks for it. */
   if (c->catch_stack_overflow) overflow_install();
-  /* Loop fibers, one per worker, do not count against max_fibers. */
-  if (fiber_source_init(&ex->fibers, c->fiber_stack_size, c->max_fibers + ex->nworkers) != 0) {
+  /* Loop fibers, one per worker, do not count against max_fibers; the sum
+     saturates (max_fibers may be UINT_MAX: no cap). */
+  unsigned fiber_cap =
+      c->max_fibers > UINT_MAX - ex->nworkers ? UINT_MAX : c->max_fibers + ex->nworkers;
+  if (fiber_source_init(&ex->fibers, c->fiber_stack_size, fiber_cap) != 0) {
     topology_plan_free(&plan);
     executor_free(ex);
     return SPOOL_ENOMEM;
