@@ -288,6 +288,12 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   atomic_init(&ex->state, EXEC_RUNNING);
 
   ex->handle = calloc(1, sizeof *ex->handle);
+  /* The executor's reference, at once: executor_free() releases it on
+     every failure path below. */
+  if (ex->handle) {
+    atomic_init(&ex->handle->ex, ex);
+    atomic_init(&ex->handle->refs, 1);
+  }
   ex->workers = aligned_alloc(SPOOL_CACHE_LINE, sizeof(worker) * plan.workers);
   ex->injectors = calloc(plan.nodes, sizeof(injector));
   if (!ex->handle || !ex->workers || !ex->injectors) {
@@ -297,8 +303,6 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
     executor_free(ex);
     return SPOOL_ENOMEM;
   }
-  atomic_init(&ex->handle->ex, ex);
-  atomic_init(&ex->handle->refs, 1);
   ex->ninjectors = plan.nodes;
   for (unsigned i = 0; i < plan.nodes; i++)
     injector_init(&ex->injectors[i]);
