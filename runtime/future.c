@@ -317,6 +317,32 @@ worker *future_try_run_inline(spool_future *f, worker *self) {
   return self;
 }
 
+#ifdef SPOOL_TEST_HOOKS
+/* Tests only (a library built with -DSPOOL_TEST_HOOKS, tests/hardening):
+   called where an outside waiter is about to look at the executor, so a
+   test can destroy the executor at that moment. */
+void (*volatile spool_test_hook_outside_wait)(spool_future *f);
+#define TEST_HOOK_OUTSIDE_WAIT(f)                                                                  \
+  do {                                                                                             \
+    if (spool_test_hook_outside_wait) spool_test_hook_outside_wait(f);                             \
+  } while (0)
+#else
+#define TEST_HOOK_OUTSIDE_WAIT(f) ((void)0)
+#endif
+
+/* Whether a thread outside the executor may spin before it sleeps on f.
+   The task may finish, and another thread destroy the executor, at any
+   moment: the executor is read inside a hand-off, which destroy waits for
+   (exec_handle), never through a bare pointer loaded earlier. */
+static bool outside_waiter_may_spin(spool_future *f) {
+  if (!f->handle) return false; /* a created future: no executor */
+  TEST_HOOK_OUTSIDE_WAIT(f);
+  spool_executor *ex = handoff_begin(f->handle);
+  bool spin = ex && ex->spare_cpus;
+  handoff_end(f->handle);
+  return spin;
+}
+
 int future_wait_done(spool_future *f, int64_t deadline) {
   if (state_is_done(future_state(f))) return SPOOL_OK;
   worker *self = worker_self();
@@ -331,8 +357,7 @@ int future_wait_done(spool_future *f, int64_t deadline) {
      core is left over: a waiter spinning beside as many workers as cores
      keeps a woken worker off its core for a scheduler tick (4 ms measured
      on 2 cores). */
-  spool_executor *ex = self ? NULL : future_executor_raw(f);
-  if (ex && ex->spare_cpus) {
+  if (!self && outside_waiter_may_spin(f)) {
     int64_t spin_until = clock_now_ns() + WAIT_SPIN_NS;
     if (spin_until > deadline) spin_until = deadline;
     for (unsigned i = 1; !state_is_done(future_state(f)); i++) {
