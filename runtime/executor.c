@@ -404,7 +404,8 @@ static void executor_cancel_queued(spool_executor *ex, worker *caller) {
       switch (item->kind) {
       case WORK_TASK: {
         spool_future *f = container_of(item, spool_future, item);
-        future_cancel_from(f, caller);
+        /* Its callbacks may migrate a caller that is a task (suspend.c). */
+        caller = future_cancel_from(f, caller);
         spool_future_release(f); /* the queue's reference */
         break;
       }

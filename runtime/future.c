@@ -112,9 +112,14 @@ spool_executor *future_executor_raw(const spool_future *f) {
 }
 
 /* Steps 1-3 of the completion protocol; `final` is FINISHED or CANCELLED
-   (already stored by the cancelling CAS in the latter case). */
-static void future_complete(spool_future *f, int final, int error, void *result,
-                            worker *completer) {
+   (already stored by the cancelling CAS in the latter case). Returns the
+   worker the caller is on afterwards: a callback is user code, a switch
+   point (it may sync a stolen frame or wait inline and resume on another
+   worker's thread), so `completer` is stale after one has run. A caller
+   that is not a worker of the future's executor stays one that is not:
+   a fiber migrates only among its own executor's workers. */
+static worker *future_complete(spool_future *f, int final, int error, void *result,
+                               worker *completer) {
   pthread_mutex_lock(&f->lock);
   if (final == FUTURE_FINISHED) {
     f->error = error;
@@ -135,12 +140,14 @@ static void future_complete(spool_future *f, int final, int error, void *result,
   f->cb_tail = &f->callbacks;
   pthread_mutex_unlock(&f->lock);
   event_signal(&f->done_event);
+  if (!cbs) return completer;
   while (cbs) {
     callback_node *next = cbs->next;
     cbs->fn(f, cbs->user);
     free(cbs);
     cbs = next;
   }
+  return completer ? worker_self() : NULL;
 }
 
 worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex) {
@@ -150,26 +157,28 @@ worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex) {
   self = worker_self(); /* the task may have moved to another worker */
   frame_watch_end(fw, self);
   STAT_ADD(self, tasks_run, 1);
-  future_complete(f, FUTURE_FINISHED, task_error(error), result, self);
+  self = future_complete(f, FUTURE_FINISHED, task_error(error), result, self);
   /* Finished only after the callbacks have run (join.c's invariant). */
   join_count_finished(ex, self);
   return self;
 }
 
 /* Cancels a task future whose claim the caller has just won by CAS to
-   CANCELLED: callbacks, then the join count, on the caller's slot. */
-static void task_cancelled(spool_future *f, spool_executor *ex, worker *self) {
-  future_complete(f, FUTURE_CANCELLED, 0, NULL, self);
+   CANCELLED: callbacks, then the join count, on the caller's slot (the one
+   it is on after the callbacks). Returns that worker. */
+static worker *task_cancelled(spool_future *f, spool_executor *ex, worker *self) {
+  self = future_complete(f, FUTURE_CANCELLED, 0, NULL, self);
   stats_count_cancelled(ex, self);
   join_count_finished(ex, self);
+  return self;
 }
 
-void future_cancel_from(spool_future *f, worker *self) {
+worker *future_cancel_from(spool_future *f, worker *self) {
   int expected = FUTURE_PENDING;
   /* acq_rel: pairs with future_claim(); exactly one side wins. */
-  if (!cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED)) return;
+  if (!cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED)) return self;
   spool_executor *ex = future_executor_raw(f);
-  task_cancelled(f, ex, worker_of(ex, self));
+  return task_cancelled(f, ex, worker_of(ex, self));
 }
 
 bool spool_future_cancel(spool_future *f) {

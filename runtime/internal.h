@@ -378,8 +378,9 @@ int future_wait_done(spool_future *f, int64_t deadline);
 /* Runs f's task inline if it is still queued and `self` is a worker of its
    executor; returns the worker afterwards. */
 worker *future_try_run_inline(spool_future *f, worker *self);
-/* Cancels a task future that was taken out of a queue at shutdown. */
-void future_cancel_from(spool_future *f, worker *self);
+/* Cancels a task future that was taken out of a queue at shutdown; returns
+   the worker afterwards (its callbacks may migrate the caller). */
+worker *future_cancel_from(spool_future *f, worker *self);
 
 /* Fire-and-forget items (executor.c). */
 worker *detached_run(work_item *item, worker *self);

@@ -114,6 +114,9 @@ worker *worker_after_switch(worker *self) {
 }
 
 fiber *suspend_prepare(worker *self) {
+  /* The initializer runs on the thread's own stack, which must never be
+     parked (it could resume on another thread): it waits nested. */
+  if (self->current == &self->thread_fiber) return NULL;
   return fiber_acquire(&self->fibers, worker_loop_entry);
 }
 
