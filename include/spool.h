@@ -233,7 +233,9 @@ int spool_join(spool_executor *ex, double timeout);
  * from tasks); running tasks, continuations and spool_fork inside running
  * tasks go on. With `cancel_futures`, every task not yet started is
  * cancelled before the call returns (fire-and-forget ones are dropped and
- * counted in the `cancelled` statistic); otherwise queued tasks still run.
+ * counted in the `cancelled` statistic), including those of submits racing
+ * with the call that return SPOOL_OK: afterwards only tasks a worker had
+ * already taken may start; otherwise queued tasks still run.
  * With `wait`, returns after all of that has finished and the workers have
  * exited; a task suspended on a future that nobody completes keeps it
  * waiting. Idempotent (a later call may still ask for cancel or wait). With

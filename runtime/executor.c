@@ -11,7 +11,20 @@
  * before it reads the state (seq_cst); shutdown stores the state (seq_cst)
  * before anything checks whether the workers may exit. So either the
  * submission sees the shutdown and withdraws (counting itself finished), or
- * the exit check sees it created and the workers stay until it has run. */
+ * the exit check sees it created and the workers stay until it has run.
+ *
+ * Shutdown with cancel_futures. After spool_shutdown(ex, _, true) returns,
+ * no task whose submit returned SPOOL_OK may start unless it was claimed
+ * before the drain. A submission marks itself in flight (its worker's
+ * `submitting`, or ext_submitting; seq_cst) before it reads the state
+ * (seq_cst), and unmarks itself (release) after its push; shutdown stores
+ * the state (seq_cst), then waits until no submission is in flight
+ * (acquire), then drains the queues. In the seq_cst order either the
+ * submission's state load comes first, so shutdown's later load of the mark
+ * sees it in flight and waits for the unmark, which publishes the push to
+ * the drain (release/acquire); or shutdown's store comes first and the
+ * submission sees the shutdown and withdraws. The wait is short: a submit
+ * in flight only allocates and pushes, never waits for shutdown. */
 #include "internal.h"
 #include "overflow.h"
 
@@ -189,6 +202,53 @@ worker *detached_run(work_item *item, worker *self) {
   return self;
 }
 
+#ifdef SPOOL_TEST_HOOKS
+/* Tests only (a library built with -DSPOOL_TEST_HOOKS, tests/hardening):
+   called by a submission that has passed its state check and not yet
+   pushed, and by a shutdown that finds a submission in flight. */
+void (*volatile spool_test_hook_submit_accepted)(void);
+void (*volatile spool_test_hook_shutdown_waits)(void);
+#define TEST_HOOK(name)                                                                            \
+  do {                                                                                             \
+    if (spool_test_hook_##name) spool_test_hook_##name();                                          \
+  } while (0)
+#else
+#define TEST_HOOK(name) ((void)0)
+#endif
+
+/* In flight (file comment, "Shutdown with cancel_futures"). */
+static void submit_enter(spool_executor *ex, worker *self) {
+  if (self) /* seq_cst: Dekker with spool_shutdown() (store state, load marks). */
+    store_seq_cst(&self->submitting, 1);
+  else
+    fetch_add_seq_cst(&ex->ext_submitting, 1); /* seq_cst: the same Dekker */
+}
+
+static void submit_leave(spool_executor *ex, worker *self) {
+  if (self)
+    /* release: pairs with the acquire load in executor_wait_submits(), so
+       the push is seen by the drain that follows. */
+    store_release(&self->submitting, 0);
+  else
+    /* release: as above (a release sequence of RMWs). */
+    atomic_fetch_sub_explicit(&ex->ext_submitting, 1, memory_order_release);
+}
+
+/* After the state is stored: waits until no submission is in flight. */
+static void executor_wait_submits(spool_executor *ex) {
+  for (unsigned i = 0; i < ex->nworkers; i++)
+    /* seq_cst (includes acquire): the Dekker load; pairs with the release
+       in submit_leave(). */
+    while (load_seq_cst(&ex->workers[i].submitting) != 0) {
+      TEST_HOOK(shutdown_waits);
+      sched_yield();
+    }
+  while (load_seq_cst(&ex->ext_submitting) != 0) {
+    TEST_HOOK(shutdown_waits);
+    sched_yield();
+  }
+}
+
 int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out) {
   if (out) *out = NULL;
   if (!ex || !fn) return SPOOL_EINVAL;
@@ -213,10 +273,16 @@ int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out)
   }
 
   join_count_created(ex, self);
+  submit_enter(ex, self);
   /* Re-check after counting (file comment): a submission racing with
-     shutdown either withdraws here or is waited for by the workers. */
-  if (!executor_accepting(ex) || !executor_schedule(ex, self, item)) {
-    int rc = executor_accepting(ex) ? SPOOL_ENOMEM : SPOOL_ESHUTDOWN;
+     shutdown either withdraws here or is waited for by the workers, and
+     by a shutdown that cancels. */
+  bool accepted = executor_accepting(ex);
+  if (accepted) TEST_HOOK(submit_accepted);
+  bool scheduled = accepted && executor_schedule(ex, self, item);
+  submit_leave(ex, self);
+  if (!scheduled) {
+    int rc = accepted ? SPOOL_ENOMEM : SPOOL_ESHUTDOWN;
     join_count_finished(ex, self);
     if (f) {
       spool_future_release(f);
@@ -444,7 +510,10 @@ int spool_shutdown(spool_executor *ex, bool wait, bool cancel_futures) {
   if (wait && self) return SPOOL_ESTATE;
   /* seq_cst: see the file comment (shutdown versus submit). */
   store_seq_cst(&ex->state, EXEC_SHUTDOWN);
-  if (cancel_futures) executor_cancel_queued(ex, self);
+  if (cancel_futures) {
+    executor_wait_submits(ex);
+    executor_cancel_queued(ex, self);
+  }
   /* Idle workers re-check whether they may exit; a joiner may be settled. */
   park_notify_all(&ex->lot);
   event_signal(&ex->join_event);

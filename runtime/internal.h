@@ -83,6 +83,10 @@ typedef struct worker {
      joiners; own cache line so joiners do not disturb the owner. */
   _Alignas(SPOOL_CACHE_LINE) _Atomic uint64_t created;
   _Atomic uint64_t finished;
+  /* 1 while the owner is inside spool_submit(), from before its state check
+     to after its push; written by the owner only, read by a shutdown that
+     cancels (executor.c, "Shutdown with cancel_futures"). */
+  _Atomic uint32_t submitting;
 
   /* Owner-only fields. */
   _Alignas(SPOOL_CACHE_LINE) spool_executor *ex; /* immutable after create */
@@ -163,6 +167,9 @@ struct spool_executor {
      not workers (join.c): shared, so updated with atomic RMW. */
   _Alignas(SPOOL_CACHE_LINE) _Atomic uint64_t ext_created;
   _Atomic uint64_t ext_finished;
+  /* Submissions by threads that are not workers in flight (as a worker's
+     `submitting`; shared, so RMW). */
+  _Atomic int64_t ext_submitting;
   /* The first error of a fire-and-forget task since the last join: set by a
      CAS from 0, taken by a join's exchange. */
   _Atomic int first_error;
