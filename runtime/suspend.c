@@ -198,6 +198,18 @@ static worker *yield_suspend(worker *self, yield_wait *y, future_waiter *waiters
   return suspend_park(self, &c, next);
 }
 
+/* Whether the running fiber has room to run an awaited task inline: at
+   least half its stack free. A chain of tasks each yielding on the next
+   (a make-like DAG submitted in reverse) would otherwise nest one inline
+   run per link and overflow the stack; past the half the yield parks
+   instead, and the awaited task runs from the deque on a fresh stack. */
+static bool stack_has_room_for_inline(worker *self) {
+  const fiber *f = self->current;
+  if (!f->stack_lo) return true; /* a thread's own stack: no bounds known */
+  char *here = __builtin_frame_address(0);
+  return here > f->stack_lo && (size_t)(here - f->stack_lo) > f->stack_size / 2;
+}
+
 int spool_yield_until_done(spool_future **fs, size_t n) {
   if (!fs && n) return SPOOL_EINVAL;
   for (size_t i = 0; i < n; i++)
@@ -208,7 +220,7 @@ int spool_yield_until_done(spool_future **fs, size_t n) {
       future_wait_done(fs[i], DEADLINE_NONE);
     return SPOOL_OK;
   }
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n && stack_has_room_for_inline(self); i++)
     self = future_try_run_inline(fs[i], self);
   yield_wait y = {fs, n};
   if (all_done(&y)) return SPOOL_OK;
