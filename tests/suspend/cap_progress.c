@@ -135,10 +135,10 @@ static bool chain_running(uint64_t n) {
 }
 
 static void outside_work_reaches_busy_worker(void) {
-  busy_ex = harness_executor(1);
   double limit = 10.0 * harness_slowness();
 
   harness_phase("a busy worker takes an outside submit");
+  busy_ex = harness_executor(1);
   atomic_store(&stop_chain, 0);
   CHECK_EQ(spool_submit(busy_ex, chain_link, NULL, NULL), SPOOL_OK);
   CHECK(chain_running(1000));
@@ -146,8 +146,10 @@ static void outside_work_reaches_busy_worker(void) {
   CHECK_EQ(spool_future_result(s, limit, NULL), SPOOL_OK);
   CHECK_EQ(spool_join(busy_ex, limit), SPOOL_OK);
   spool_future_release(s);
+  spool_executor_destroy(busy_ex);
 
   harness_phase("a busy worker takes a continuation handed off from outside");
+  busy_ex = harness_executor(1);
   atomic_store(&stop_chain, 0);
   spool_future *event = harness_created();
   spool_future *waiter = harness_submit(busy_ex, stop_after_yield, event);
