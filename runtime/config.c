@@ -6,13 +6,36 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define DEFAULT_STACK_SIZE ((size_t)1 << 20)
 #define MIN_STACK_SIZE     ((size_t)16 << 10)
-#define DEFAULT_MAX_FIBERS 16384u
+
+/* The default max_fibers follows from vm.max_map_count, the kernel's limit
+   on mappings per process (DESIGN.md "Fibers", changed 2026-12). Each fiber
+   costs two mappings (its stack, and the guard page below it, which has
+   other permissions and so never merges with a neighbour), and the program
+   keeps its own: libraries, heap arenas, thread stacks, sanitizer shadow,
+   other executors. So
+       max_fibers = (max_map_count - reserve) / 2,
+       reserve    = max(max_map_count / 4, MAP_RESERVE_MIN),
+   at most MAX_FIBERS_DEFAULT_CAP. Linux's default map count, 65530, gives
+   24574: a quarter of the mappings (16382) stay for the program, and the
+   workers' loop fibers (not counted in max_fibers) take a few of those.
+   When the file cannot be read (not Linux, no /proc), Linux's default map
+   count is assumed. */
+#define MAP_COUNT_PATH          "/proc/sys/vm/max_map_count"
+#define MAP_COUNT_LINUX_DEFAULT 65530ull
+#define MAP_RESERVE_MIN         4096ull
+/* 2^20: with a raised map count (some distributions set 2^31 - 5), a bound
+   that still keeps the stacks' address space (1 MiB each by default, 1 TiB
+   in all) far inside x86-64's and AArch64's 128 TiB. */
+#define MAX_FIBERS_DEFAULT_CAP (1ull << 20)
+/* Below this the formula leaves nothing sensible; never go under it. */
+#define MAX_FIBERS_DEFAULT_MIN 64ull
 
 /* Digits only, no sign, no blanks, no overflow of `max`. */
 static bool parse_unsigned(const char *s, unsigned long long max, unsigned long long *out,
@@ -55,6 +78,28 @@ static bool parse_stack_size(const char *s, size_t *out) {
   return true;
 }
 
+/* vm.max_map_count, or 0 if it cannot be read. */
+static unsigned long long read_max_map_count(void) {
+  FILE *f = fopen(MAP_COUNT_PATH, "re");
+  if (!f) return 0;
+  char buf[32];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = '\0';
+  unsigned long long v;
+  return parse_count(buf, UINT64_MAX, &v) ? v : 0;
+}
+
+static unsigned default_max_fibers(unsigned long long map_count) {
+  if (map_count == 0) map_count = MAP_COUNT_LINUX_DEFAULT;
+  unsigned long long reserve = map_count / 4 > MAP_RESERVE_MIN ? map_count / 4 : MAP_RESERVE_MIN;
+  unsigned long long n = map_count > reserve ? (map_count - reserve) / 2 : 0;
+  if (n > MAX_FIBERS_DEFAULT_CAP) n = MAX_FIBERS_DEFAULT_CAP;
+  if (n < MAX_FIBERS_DEFAULT_MIN) n = MAX_FIBERS_DEFAULT_MIN;
+  return (unsigned)n;
+}
+
 static void env_malformed(spool_config *c, const char *name) {
   if (!c->env_error) c->env_error = name;
 }
@@ -65,7 +110,7 @@ void spool_config_init(spool_config *c) {
   c->workers = 0;
   c->bind = SPOOL_BIND_NONE;
   c->fiber_stack_size = DEFAULT_STACK_SIZE;
-  c->max_fibers = DEFAULT_MAX_FIBERS;
+  c->max_fibers = default_max_fibers(read_max_map_count());
   c->thread_name_prefix = "spool";
   c->catch_stack_overflow = true;
   c->env_error = NULL;

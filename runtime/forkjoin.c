@@ -8,22 +8,25 @@
  * whoever takes it (the owner's pop, a thief's steal, or a worker popping
  * its own deque in its loop) runs it, and no one else ever does. The frame's
  * `state` goes PENDING -> DONE, written by the runner's exchange as its last
- * access to the frame; the syncer may first turn PENDING into WAITED (CAS)
- * to ask the runner for a wake-up. Invariants:
+ * access to the frame; the syncer may first turn PENDING into a pointer to
+ * its continuation (CAS) to ask the runner for a signal. Invariants:
  *   - when spool_sync returns, no deque entry and no thread refers to the
  *     frame: either the syncer popped the entry itself, or the runner's
  *     exchange to DONE (seen by the syncer) was its last access;
- *   - a syncer that sleeps has set WAITED before its final re-check, and the
- *     runner's exchange returns WAITED and wakes it (Dekker through the
- *     seq_cst exchange / CAS and the parking lot's epoch).
+ *   - a syncer that waits has stored its continuation, and the runner's
+ *     exchange returns it and signals it (acq_rel exchange / CAS: exactly
+ *     one of "the runner sees the continuation" and "the syncer sees DONE"
+ *     holds). The syncer parks on it (suspend.c), or, at the fiber cap,
+ *     waits nested until the signal, never until the state alone: the
+ *     runner still signals the continuation after its exchange.
  * A syncer never claims a frame whose entry is still queued (DESIGN.md's
  * "claim by CAS and skip the entry" would leave a queued pointer into a
- * stack frame that is about to die); instead it runs other work, which pops
- * its own deque first, so a frame still in its own deque is reached there.
- * (The fiber layer will replace the nested wait by suspending the task.) */
+ * stack frame that is about to die); instead it parks, or at the cap runs
+ * other work, which pops its own deque first, so a frame still in its own
+ * deque is reached there. So spool_sync never fails at the cap. */
 #include "internal.h"
 
-enum { FRAME_PENDING = 0, FRAME_WAITED = 1, FRAME_DONE = 2 };
+enum { FRAME_PENDING = 0, FRAME_DONE = 2 }; /* or a syncer's continuation */
 
 typedef struct fork_frame {
   work_item item;
@@ -97,7 +100,6 @@ static void frame_call(fork_frame *fr) {
 /* Run by whoever took the frame's entry from a deque. */
 static worker *frame_run(work_item *item, worker *self) {
   fork_frame *fr = container_of(item, fork_frame, item);
-  spool_executor *ex = self->ex;
   frame_watch fw = frame_watch_begin(self);
   frame_call(fr);
   self = worker_self(); /* the function may have moved to another worker */
@@ -105,10 +107,7 @@ static worker *frame_run(work_item *item, worker *self) {
   /* acq_rel: release publishes result/error to the syncer's acquire load;
      this is the runner's last access to the frame (file comment). */
   uintptr_t old = atomic_exchange_explicit(&fr->state, FRAME_DONE, memory_order_acq_rel);
-  if (old == FRAME_WAITED)
-    park_notify_all(&ex->lot);
-  else if (old > FRAME_DONE)
-    continuation_signal((continuation *)old, self);
+  if (old > FRAME_DONE) continuation_signal((continuation *)old, self);
   return self;
 }
 
@@ -195,15 +194,16 @@ static void sync_slow(worker *self, fork_frame *fr) {
     }
     return;
   }
+  /* At the cap: a nested wait, which the runner signals as it would a
+     parked syncer's continuation. The wait ends on that signal, not on the
+     state: the runner still touches the continuation after its exchange. */
+  nested_wait nw;
+  nested_wait_init(&nw, self->ex, 1);
   uintptr_t expected = FRAME_PENDING;
-  /* seq_cst: pairs with the exchange in frame_run(); asks the runner for a
-     wake-up before this worker may sleep in the nested wait. */
-  atomic_compare_exchange_strong_explicit(&fr->state, &expected, FRAME_WAITED, memory_order_seq_cst,
-                                          memory_order_acquire);
-  if (expected != FRAME_DONE) {
-    STAT_ADD(self, nested_waits, 1);
-    worker_help_until(self, frame_done, fr);
-  }
+  /* acq_rel: pairs with the exchange in frame_run(), as above. */
+  if (atomic_compare_exchange_strong_explicit(&fr->state, &expected, (uintptr_t)&nw.c,
+                                              memory_order_acq_rel, memory_order_acquire))
+    nested_wait_run(self, &nw);
 }
 
 /* Everything but the fast path: the frame is done already (forked outside

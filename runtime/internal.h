@@ -96,6 +96,7 @@ typedef struct worker {
   bool idle_announced;                           /* joiners told of this idle period */
   work_item *free_items;
   unsigned free_count;
+  unsigned find_ticks; /* worker_find_work() calls, for its injector poll */
   worker_stats stats;
   pthread_t thread;
 
@@ -243,6 +244,9 @@ typedef struct continuation {
   fiber *parked;
   spool_executor *ex;
   _Atomic int64_t remaining;
+  /* A nested wait's (below): the event that leaves only the token wakes the
+     sleepers, since the wait's own loop may be asleep. Immutable. */
+  bool nested;
 } continuation;
 
 /* One awaited event happened on `completer`'s thread (NULL: not a worker):
@@ -261,6 +265,20 @@ fiber *suspend_prepare(worker *self);
 worker *suspend_park(worker *self, continuation *c, fiber *next);
 /* Gives back a fiber from suspend_prepare() that was not needed. */
 void suspend_unprepare(worker *self, fiber *next);
+/* A wait at the fiber cap: the task waits on its own stack, its worker
+   running other work there until every event has signalled c (the same
+   counting as a parked task's, the token held by the running wait). If
+   that loop resumes another fiber, the waiting fiber parks with c until
+   the events are done (suspend.c: why this cannot livelock). */
+typedef struct nested_wait {
+  continuation c;
+  struct nested_wait *below; /* the next older nested wait on this fiber */
+} nested_wait;
+/* Initialises nw for `events` events (each signals &nw->c once). */
+void nested_wait_init(nested_wait *nw, spool_executor *ex, int64_t events);
+/* Runs other work until every event has signalled; counts a nested wait.
+   Returns the worker it is on afterwards. */
+worker *nested_wait_run(worker *self, nested_wait *nw);
 /* Entry of a worker's loop fiber. */
 void worker_loop_entry(void *transfer);
 /* What a fiber does first after a switch to it: release the abandoned

@@ -29,12 +29,38 @@
  * thread-local is read across a switch (worker_self() is an out-of-line
  * accessor with a compiler barrier).
  *
- * At the cap (max_fibers parked tasks) the task waits nested: the worker
- * runs other work on the task's stack until the futures are done (stats:
- * nested_waits). A fiber with such a nested wait on it is not a plain loop
- * fiber: when its loop resumes a continuation, the fiber is parked as a
- * ready continuation of its own (fiber->data counts the nested waits on
- * it) instead of being abandoned. */
+ * At the cap (max_fibers live fibers) a wait cannot park: it waits nested
+ * (struct nested_wait), its worker running other work on the task's own
+ * stack until the events are done (stats: nested_waits). The counting is a
+ * parked task's (step 1's events + token), with the token held by the
+ * running wait: the wait is over when only the token is left.
+ *
+ * A nested wait's loop may take a continuation and resume another fiber.
+ * Its own fiber then holds a waiting task and cannot be abandoned; it is
+ * parked with the continuation of its topmost nested wait (fiber->data
+ * points at the fiber's nested waits, newest first): the resumer drops the
+ * token as in step 3, and the fiber is resumed by step 4 once that wait's
+ * events are done, not before.
+ *
+ * Progress at the cap (issue 9, defect 6). An earlier version parked such a
+ * fiber as a continuation ready at once, so that its loop went on: two
+ * nested waiters on one worker then resumed each other for ever, each
+ * popping the other's ready continuation off the top of the deque, and
+ * the work that would complete their waits, lower in the deque or in an
+ * injection queue, never ran. Now every resume ends a wait: a parked task
+ * resumes because its events are done, a parked nested waiter because its
+ * topmost wait's are, and either returns to the task's code. Between two
+ * resumes a loop runs queued items, each a task or frame (the program's
+ * own progress) or a continuation (a wait ending). So a worker never
+ * spins on resumes alone: a run of n resumes ends n waits the program
+ * began; and the loop polls the injection queues now and then even while
+ * its deque has work (worker.c), so outside work is reached too.
+ *
+ * What can still wait for ever at the cap: a nested wait whose events
+ * depend on work beneath it on its own stack (a task it interrupted, and
+ * which can only go on once the wait returns). The runtime cannot tell that
+ * from a wait on a created future another thread will complete; spool.h
+ * says so, and that raising max_fibers is the fix. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -46,20 +72,19 @@ static worker *continuation_resume(work_item *item, worker *self) {
   fiber *from = self->current;
   worker_set_current(self, c->parked);
   STAT_ADD(self, resumes, 1);
-  if ((uintptr_t)from->data == 0) {
+  nested_wait *top = from->data;
+  if (!top) {
     /* Step 5: a loop fiber with nothing else on it; leave it for good, and
        P gives it back. */
     self->to_release = from;
     fiber_switch_abandon(from, c->parked, self);
   }
-  /* A nested wait (worker_help_until) on this fiber holds a task: park the
-     fiber as a continuation that is ready at once (only the token), so a
-     worker picks it up again and the nested wait goes on. */
+  /* A nested wait on this fiber holds a task: park the fiber until that
+     wait's events are done (file comment, "Progress at the cap"). The
+     resumer drops the wait's token, as for any park. */
   STAT_ADD(self, suspends, 1);
-  continuation ready;
-  continuation_init(&ready, self->ex, 0);
-  ready.parked = from;
-  self->post_switch_token = &ready;
+  top->c.parked = from;
+  self->post_switch_token = &top->c;
   worker *resumer = fiber_switch(from, c->parked, self);
   return worker_after_switch(resumer);
 }
@@ -70,14 +95,32 @@ void continuation_init(continuation *c, spool_executor *ex, int64_t waits) {
   c->item.next = NULL;
   c->parked = NULL;
   c->ex = ex;
+  c->nested = false;
   atomic_init(&c->remaining, waits + 1);
 }
 
 void continuation_signal(continuation *c, worker *completer) {
-  /* acq_rel: the release publishes this signaller's work to the resumer;
-     the acquire of the final decrement sees every other signaller's. */
-  if (fetch_sub_acq_rel(&c->remaining, 1) != 1) return;
+  /* Read before the decrement: once it is done, the waiter may return and
+     c (on its stack) be gone. */
   spool_executor *ex = c->ex;
+  bool nested = c->nested;
+  /* acq_rel: the release publishes this signaller's work to the resumer
+     (or to the nested wait's acquire load of remaining); the acquire of the
+     final decrement sees every other signaller's. */
+  int64_t before = fetch_sub_acq_rel(&c->remaining, 1);
+  if (before == 2 && nested) {
+    /* Only the token left: a running nested wait is over, and its loop may
+       be asleep in worker_idle(). The epoch bump (seq_cst) pairs with the
+       acquire load of the epoch in park_prepare(), before the sleeper's
+       re-check. ex is alive: a future's notifier runs under the future's
+       lock, which the wait takes to deregister before it returns; a frame's
+       runner and a token's dropper are workers of ex. (Also reached when a
+       parked nested waiter's token is dropped with one event left: a
+       spurious wake, once per such park.) */
+    park_notify_all(&ex->lot);
+    return;
+  }
+  if (before != 1) return;
   worker *w = worker_of(ex, completer);
   bool answered;
   if (w && deque_push(&w->dq, &c->item, &answered)) {
@@ -96,6 +139,34 @@ void continuation_signal(continuation *c, worker *completer) {
   injector_push(&ex->injectors[topology_current_node(ex)], &c->item);
   park_notify(&ex->lot);
   handoff_end(h);
+}
+
+/* ---- Nested waits (at the cap) ------------------------------------------ */
+
+void nested_wait_init(nested_wait *nw, spool_executor *ex, int64_t events) {
+  continuation_init(&nw->c, ex, events);
+  nw->c.nested = true;
+  nw->below = NULL;
+}
+
+static bool nested_wait_over(void *arg) {
+  nested_wait *nw = arg;
+  /* acquire: pairs with the acq_rel decrements in continuation_signal():
+     everything the signallers did is seen once only the token is left (1),
+     or none of it when the fiber was parked and resumed through it (0). */
+  return load_acquire(&nw->c.remaining) <= 1;
+}
+
+worker *nested_wait_run(worker *self, nested_wait *nw) {
+  /* The fiber is the same object wherever it migrates: its list of nested
+     waits travels with it (continuation_resume() parks it by the newest). */
+  fiber *me = self->current;
+  nw->below = me->data;
+  me->data = nw;
+  STAT_ADD(self, nested_waits, 1);
+  self = worker_help_until(self, nested_wait_over, nw);
+  me->data = nw->below;
+  return self;
 }
 
 /* ---- Switching ---------------------------------------------------------- */
@@ -152,30 +223,38 @@ static bool all_done(void *arg) {
   return true;
 }
 
-static void notify_lot(future_waiter *w, spool_future *f, worker *completer) {
-  (void)f;
-  (void)completer;
-  park_notify_all(w->ctx);
-}
-
 static void notify_continuation(future_waiter *w, spool_future *f, worker *completer) {
   (void)f;
   continuation_signal(w->ctx, completer);
 }
 
-/* The fallback: run other work on this stack until every future is done.
-   A waiter on each future wakes the executor's sleepers when it completes,
-   so a nested waiter with nothing to run is woken. */
-static worker *yield_nested(worker *self, yield_wait *y, future_waiter *waiters) {
-  park_lot *lot = &self->ex->lot;
+/* Registers a waiter signalling c on each future; returns how many were
+   refused (already done), which will not signal. */
+static int64_t yield_register(yield_wait *y, future_waiter *waiters, continuation *c) {
+  int64_t refused = 0;
   for (size_t i = 0; i < y->n; i++) {
-    waiters[i].notify = notify_lot;
-    waiters[i].ctx = lot;
+    waiters[i].notify = notify_continuation;
+    waiters[i].ctx = c;
     waiters[i].next = waiters[i].prev = NULL;
-    future_add_waiter(y->fs[i], &waiters[i]);
+    if (!future_add_waiter(y->fs[i], &waiters[i])) refused++;
   }
-  STAT_ADD(self, nested_waits, 1);
-  self = worker_help_until(self, all_done, y);
+  return refused;
+}
+
+/* Takes back the counts of futures that were already done; true if that
+   leaves only the token: nothing is pending, no need to wait. */
+static bool yield_settled(continuation *c, int64_t refused) {
+  /* acq_rel: as in continuation_signal(). */
+  return refused && fetch_sub_acq_rel(&c->remaining, refused) == refused + 1;
+}
+
+/* At the cap: a nested wait. */
+static worker *yield_nested(worker *self, yield_wait *y, future_waiter *waiters) {
+  nested_wait nw;
+  nested_wait_init(&nw, self->ex, (int64_t)y->n);
+  if (!yield_settled(&nw.c, yield_register(y, waiters, &nw.c))) self = nested_wait_run(self, &nw);
+  /* Under each future's lock: a notifier still inside continuation_signal()
+     (it wakes the lot after its decrement) has left it before nw goes. */
   for (size_t i = 0; i < y->n; i++)
     future_remove_waiter(y->fs[i], &waiters[i]);
   return self;
@@ -184,21 +263,23 @@ static worker *yield_nested(worker *self, yield_wait *y, future_waiter *waiters)
 static worker *yield_suspend(worker *self, yield_wait *y, future_waiter *waiters, fiber *next) {
   continuation c;
   continuation_init(&c, self->ex, (int64_t)y->n);
-  int64_t refused = 0;
-  for (size_t i = 0; i < y->n; i++) {
-    waiters[i].notify = notify_continuation;
-    waiters[i].ctx = &c;
-    waiters[i].next = waiters[i].prev = NULL;
-    if (!future_add_waiter(y->fs[i], &waiters[i])) refused++;
-  }
-  /* Futures already done will not signal: take their counts back. If that
-     leaves only the token, nothing is pending and we need not park. */
-  /* acq_rel: as in continuation_signal(). */
-  if (refused && fetch_sub_acq_rel(&c.remaining, refused) == refused + 1) {
+  if (yield_settled(&c, yield_register(y, waiters, &c))) {
     suspend_unprepare(self, next);
     return self;
   }
   return suspend_park(self, &c, next);
+}
+
+/* Whether the running fiber has room to run an awaited task inline: at
+   least half its stack free. A chain of tasks each yielding on the next
+   (a make-like DAG submitted in reverse) would otherwise nest one inline
+   run per link and overflow the stack; past the half the yield parks
+   instead, and the awaited task runs from the deque on a fresh stack. */
+static bool stack_has_room_for_inline(worker *self) {
+  const fiber *f = self->current;
+  if (!f->stack_lo) return true; /* a thread's own stack: no bounds known */
+  char *here = __builtin_frame_address(0);
+  return here > f->stack_lo && (size_t)(here - f->stack_lo) > f->stack_size / 2;
 }
 
 int spool_yield_until_done(spool_future **fs, size_t n) {
@@ -211,7 +292,7 @@ int spool_yield_until_done(spool_future **fs, size_t n) {
       future_wait_done(fs[i], DEADLINE_NONE);
     return SPOOL_OK;
   }
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n && stack_has_room_for_inline(self); i++)
     self = future_try_run_inline(fs[i], self);
   yield_wait y = {fs, n};
   if (all_done(&y)) return SPOOL_OK;

@@ -23,6 +23,12 @@
    awake, while an idle executor still sleeps within microseconds. */
 #define IDLE_SPIN_NS 20000
 
+/* How often a worker with local work looks at the injection queues first:
+   61, Go's scheduler's period for its global run queue (prime, so it does
+   not fall into step with a program's own periodic pattern). The cost when
+   they are empty is one acquire load per queue (injector_maybe_nonempty). */
+#define INJECTOR_POLL_TICKS 61u
+
 static inline uint64_t rng_next(uint64_t *s) {
   /* xorshift64*: victim selection only needs to be cheap and spread. */
   uint64_t x = *s;
@@ -60,17 +66,33 @@ void worker_publish(worker *self) {
   if (deque_publish(&self->dq, false)) park_notify(&self->ex->lot);
 }
 
+/* One item from the injection queues, the worker's own node's first. */
+static work_item *worker_take_injected(worker *self) {
+  spool_executor *ex = self->ex;
+  for (unsigned k = 0; k < ex->ninjectors; k++) {
+    work_item *item = injector_take(&ex->injectors[(self->node + k) % ex->ninjectors]);
+    if (item) return item;
+  }
+  return NULL;
+}
+
 work_item *worker_find_work(worker *self) {
+  /* Every INJECTOR_POLL_TICKS-th search looks at the injection queues
+     before the deque: a worker whose own deque never empties (a task that
+     keeps resubmitting itself, nested waits resuming continuations) must
+     still reach outside submissions and continuations handed off by
+     threads that are not workers (issue 9, defect 7). */
+  if (++self->find_ticks % INJECTOR_POLL_TICKS == 0) {
+    work_item *item = worker_take_injected(self);
+    if (item) return item;
+  }
   work_item *item = deque_pop(&self->dq);
   if (item) {
     if (deque_publish_requested(&self->dq)) worker_publish(self);
     return item;
   }
-  spool_executor *ex = self->ex;
-  for (unsigned k = 0; k < ex->ninjectors; k++) {
-    item = injector_take(&ex->injectors[(self->node + k) % ex->ninjectors]);
-    if (item) return item;
-  }
+  item = worker_take_injected(self);
+  if (item) return item;
   return worker_steal(self);
 }
 
@@ -130,11 +152,6 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
 }
 
 worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
-  /* This fiber now holds a waiting task under the loop below: it must be
-     parked, not abandoned, if the loop resumes a continuation (suspend.c).
-     The fiber is the same object wherever it migrates. */
-  fiber *me = self->current;
-  me->data = (void *)((uintptr_t)me->data + 1);
   while (!done(arg)) {
     work_item *item = worker_find_work(self);
     if (item) {
@@ -143,7 +160,6 @@ worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
     }
     worker_idle(self, done, arg);
   }
-  me->data = (void *)((uintptr_t)me->data - 1);
   return self;
 }
 

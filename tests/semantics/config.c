@@ -1,5 +1,6 @@
 /* spool_config_init: the defaults and strict parsing of the SPOOL_*
  * variables; a malformed variable makes spool_executor_create() fail. */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,6 +37,30 @@ static void assert_accepted(const char *name, const char *value, spool_config *o
   cr_assert_null(out->env_error, "%s=\"%s\" was rejected", name, value);
 }
 
+/* spool.h's formula for the default max_fibers, from vm.max_map_count
+   (Linux's default 65530 when the file cannot be read). */
+static unsigned expected_default_max_fibers(void) {
+  unsigned long long n = 65530;
+  FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+  if (f) {
+    if (fscanf(f, "%llu", &n) != 1) n = 65530;
+    fclose(f);
+  }
+  unsigned long long reserve = n / 4 > 4096 ? n / 4 : 4096;
+  unsigned long long m = n > reserve ? (n - reserve) / 2 : 0;
+  if (m > (1ull << 20)) m = 1ull << 20;
+  if (m < 64) m = 64;
+  return (unsigned)m;
+}
+
+Test(config, default_max_fibers_from_map_count) {
+  spool_config c;
+  spool_config_init(&c);
+  /* 65530 (Linux's default) gives 24574; 20,000 parked tasks fit. */
+  cr_assert_eq(c.max_fibers, expected_default_max_fibers());
+  cr_assert_gt(c.max_fibers, 20000u, "the issue-9 DAG of 20,000 nodes must fit by default");
+}
+
 Test(config, defaults) {
   spool_config c;
   memset(&c, 0xA5, sizeof c);
@@ -43,7 +68,7 @@ Test(config, defaults) {
   cr_assert_eq(c.workers, 0u);
   cr_assert_eq(c.bind, SPOOL_BIND_NONE);
   cr_assert_eq(c.fiber_stack_size, (size_t)1 << 20);
-  cr_assert_eq(c.max_fibers, 16384u);
+  cr_assert_eq(c.max_fibers, expected_default_max_fibers());
   cr_assert_str_eq(c.thread_name_prefix, "spool");
   cr_assert_null(c.initializer);
   cr_assert_null(c.initarg);
