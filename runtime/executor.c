@@ -246,6 +246,7 @@ static void executor_free(spool_executor *ex) {
   free(ex->injectors);
   free(ex->workers);
   free(ex->cpu_node);
+  victim_map_free(&ex->victims);
   pthread_mutex_destroy(&ex->start_lock);
   pthread_cond_destroy(&ex->start_cond);
   pthread_mutex_destroy(&ex->exit_lock);
@@ -335,6 +336,8 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   ex->cpu_node = plan.cpu_node;
   ex->cpu_node_len = plan.cpu_node_len;
   plan.cpu_node = NULL;
+  ex->victims = plan.victims;
+  memset(&plan.victims, 0, sizeof plan.victims);
   topology_plan_free(&plan);
 
   /* Start the workers with every asynchronous signal blocked, so signals go

@@ -33,14 +33,15 @@ static inline uint64_t rng_next(uint64_t *s) {
   return x * 0x2545F4914F6CDD1Dull;
 }
 
-static work_item *worker_steal(worker *self) {
+/* One steal attempt on each member of a level, from a random start;
+   NULL when none had work. */
+static work_item *worker_steal_level(worker *self, const plan_range *seg, int nseg) {
   spool_executor *ex = self->ex;
-  unsigned n = ex->nworkers;
-  if (n < 2) return NULL;
+  unsigned n = victim_count(seg, nseg);
+  if (n == 0) return NULL;
   unsigned start = (unsigned)(rng_next(&self->rng) % n);
   for (unsigned k = 0; k < n; k++) {
-    worker *victim = &ex->workers[(start + k) % n];
-    if (victim == self) continue;
+    worker *victim = &ex->workers[victim_member(&ex->victims, seg, nseg, (start + k) % n)];
     for (int attempt = 0; attempt < 4; attempt++) {
       work_item *item;
       STAT_ADD(self, steals_tried, 1);
@@ -52,6 +53,22 @@ static work_item *worker_steal(worker *self) {
       }
       if (s == STEAL_EMPTY) break;
     }
+  }
+  return NULL;
+}
+
+/* A steal round, nearest victims first (victims.h): a farther level only
+   after every nearer one came back empty. */
+static work_item *worker_steal(worker *self) {
+  spool_executor *ex = self->ex;
+  if (ex->nworkers < 2) return NULL;
+  plan_range seg[VICTIM_MAX_SEGMENTS];
+  int nseg;
+  for (unsigned level = 0;
+       (nseg = victim_level(&ex->victims, self->index, level, seg, VICTIM_MAX_SEGMENTS)) >= 0;
+       level++) {
+    work_item *item = worker_steal_level(self, seg, nseg);
+    if (item) return item;
   }
   return NULL;
 }
