@@ -311,15 +311,8 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
     w->bound = plan.cpus != NULL;
     if (w->bound) w->cpus = plan.cpus[i];
     w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
-    /* 256 items before the first growth: measured fib-style recursions
-       stay below it; the deque doubles when needed. */
-    if (!deque_init(&w->dq, 8)) {
-      ex->nworkers = i;
-      topology_plan_free(&plan);
-      executor_free(ex);
-      return SPOOL_ENOMEM;
-    }
-    w->dq.lane.frame_run = forkjoin_frame_runner();
+    /* The deque's ring is allocated by the worker's own thread, after it
+       is bound (worker_thread_main), so it lives on the worker's node. */
     ex->nworkers = i + 1;
   }
   /* The handler is process-wide and chains to the previous one, so it is
