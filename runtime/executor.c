@@ -247,6 +247,7 @@ static void executor_free(spool_executor *ex) {
   free(ex->workers);
   free(ex->cpu_node);
   victim_map_free(&ex->victims);
+  trace_discard(ex); /* a failed creation: no trace */
   pthread_mutex_destroy(&ex->start_lock);
   pthread_cond_destroy(&ex->start_cond);
   pthread_mutex_destroy(&ex->exit_lock);
@@ -332,6 +333,14 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   ex->victims = plan.victims;
   memset(&plan.victims, 0, sizeof plan.victims);
   topology_plan_free(&plan);
+
+  /* The trace file is opened now, so an unwritable path fails creation
+     rather than losing the trace at destroy. */
+  rc = trace_open(ex, c->trace_path);
+  if (rc != SPOOL_OK) {
+    executor_free(ex);
+    return rc;
+  }
 
   /* Start the workers with every asynchronous signal blocked, so signals go
      to the program's own threads (the mask is inherited). */
@@ -470,6 +479,8 @@ void spool_executor_destroy(spool_executor *ex) {
                  "destroy it from the thread that created it");
   spool_shutdown(ex, true, false);
   executor_drain_skipped(ex);
+  /* The workers are joined: their trace buffers are ours to read. */
+  trace_write_and_close(ex);
   exec_handle *h = ex->handle;
   /* seq_cst: Dekker with handoff_begin() (store ex, then load handoffs). */
   store_seq_cst(&h->ex, NULL);

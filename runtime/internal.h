@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "spool.h"
 
@@ -18,6 +19,7 @@
 #include "deque.h"
 #include "fiber.h"
 #include "park.h"
+#include "trace.h"
 #include "victims.h"
 #include "work.h"
 
@@ -103,6 +105,10 @@ typedef struct worker {
   fiber *to_release;                      /* abandoned by the last switch: give back */
   struct continuation *post_switch_token; /* dropped after the last switch */
   fiber_cache fibers;
+
+  /* Trace events (trace.h): NULL when tracing is off. Owner only; read by
+     the destroying thread after the worker is joined. */
+  trace_buffer *trace;
 
   bool bound;     /* immutable: bind to `cpus` at start */
   cpu_set_t cpus; /* immutable */
@@ -195,6 +201,11 @@ struct spool_executor {
   /* More hardware threads than workers: a thread waiting from outside may
      spin briefly without taking a worker's core. Immutable. */
   bool spare_cpus;
+  /* Tracing (trace.c): the open file (NULL: off), its name, and the time
+     the trace starts. Written at create and destroy only. */
+  FILE *trace_file;
+  char *trace_name;
+  int64_t trace_epoch_ns;
   /* Steal order of every worker, nearest first (victims.h). Immutable. */
   victim_map victims;
   /* Tasks cancelled by threads that are not workers (stats). */

@@ -46,7 +46,9 @@ static worker *continuation_resume(work_item *item, worker *self) {
   fiber *from = self->current;
   worker_set_current(self, c->parked);
   STAT_ADD(self, resumes, 1);
+  TRACE(self, TRACE_RESUME, 0);
   if ((uintptr_t)from->data == 0) {
+    trace_abandon(self, from);
     /* Step 5: a loop fiber with nothing else on it; leave it for good, and
        P gives it back. */
     self->to_release = from;
@@ -56,6 +58,8 @@ static worker *continuation_resume(work_item *item, worker *self) {
      fiber as a continuation that is ready at once (only the token), so a
      worker picks it up again and the nested wait goes on. */
   STAT_ADD(self, suspends, 1);
+  TRACE(self, TRACE_SUSPEND, 0);
+  trace_switch_out(self, from);
   continuation ready;
   continuation_init(&ready, self->ex, 0);
   ready.parked = from;
@@ -101,6 +105,7 @@ void continuation_signal(continuation *c, worker *completer) {
 /* ---- Switching ---------------------------------------------------------- */
 
 worker *worker_after_switch(worker *self) {
+  trace_switch_in(self, self->current);
   if (self->to_release) {
     fiber_release(&self->fibers, self->to_release);
     self->to_release = NULL;
@@ -128,6 +133,8 @@ worker *suspend_park(worker *self, continuation *c, fiber *next) {
      (and the worker's own loop, which pops them anyway) see them. */
   worker_before_block(self);
   STAT_ADD(self, suspends, 1);
+  TRACE(self, TRACE_SUSPEND, 0);
+  trace_switch_out(self, parked);
   self->post_switch_token = c;
   worker_set_current(self, next);
   /* Step 2. Returns on the worker that resumed us (step 5). */

@@ -48,6 +48,7 @@ static work_item *worker_steal_level(worker *self, const plan_range *seg, int ns
       steal_status s = deque_steal(&victim->dq, &item);
       if (s == STEAL_OK) {
         STAT_ADD(self, steals_won, 1);
+        TRACE(self, TRACE_STEAL, (uint32_t)(victim - ex->workers));
         if (item->kind == WORK_FRAME) STAT_ADD(self, forks_stolen, 1);
         return item;
       }
@@ -141,7 +142,9 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
     park_cancel(&ex->lot);
     return true;
   }
+  TRACE(self, TRACE_SLEEP_BEGIN, 0);
   int64_t ns = park_sleep(&ex->lot, epoch);
+  TRACE(self, TRACE_SLEEP_END, 0);
   STAT_ADD(self, ns_asleep, (uint64_t)ns);
   return true;
 }
@@ -155,7 +158,9 @@ worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
   while (!done(arg)) {
     work_item *item = worker_find_work(self);
     if (item) {
-      self = item->run(item, self);
+      trace_run_begin(self, item->kind);
+      self = item->run(item, self); /* may return on another worker */
+      trace_run_end(self);
       continue;
     }
     worker_idle(self, done, arg);
@@ -168,7 +173,9 @@ worker *worker_loop(worker *self) {
   for (;;) {
     work_item *item = worker_find_work(self);
     if (item) {
-      self = item->run(item, self);
+      trace_run_begin(self, item->kind);
+      self = item->run(item, self); /* may return on another worker */
+      trace_run_end(self);
       continue;
     }
     if (!worker_idle(self, NULL, NULL)) break;
@@ -185,6 +192,7 @@ void worker_loop_entry(void *transfer) {
      gives this fiber back. */
   fiber *from = self->current;
   self->to_release = from;
+  trace_abandon(self, from);
   worker_set_current(self, &self->thread_fiber);
   fiber_switch_abandon(from, &self->thread_fiber, self);
 }
@@ -214,6 +222,7 @@ void *worker_thread_main(void *arg) {
      started (start_released). */
   bool ring = deque_init(&self->dq, 8);
   if (ring) self->dq.lane.frame_run = forkjoin_frame_runner();
+  bool traced = trace_worker_start(self) == 0;
 
   fiber_init_thread(&self->thread_fiber);
   worker_set_current(self, &self->thread_fiber);
@@ -223,7 +232,7 @@ void *worker_thread_main(void *arg) {
   int rc = ex->config.initializer ? ex->config.initializer(ex->config.initarg) : 0;
   pthread_mutex_lock(&ex->start_lock);
   ex->started++;
-  if (!loop || !ring) ex->start_nomem = true;
+  if (!loop || !ring || !traced) ex->start_nomem = true;
   if (rc != 0) ex->init_failed = true;
   pthread_cond_broadcast(&ex->start_cond);
   while (!ex->start_released)

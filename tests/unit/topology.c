@@ -213,6 +213,22 @@ Test(topology, two_packages_two_nodes_each) {
     cr_assert_neq(ancestor_index(&s, p.pu[victim_member(&p.victims, seg, n, k)], HWLOC_OBJ_PACKAGE),
                   pkg);
   cr_assert_lt(victim_level(&p.victims, w, VICTIM_LEVEL_REMOTE + 2, seg, VICTIM_MAX_SEGMENTS), 0);
+  /* The header's example: 4 workers in each mode. */
+  const spool_bind modes[] = {SPOOL_BIND_CORE, SPOOL_BIND_SPREAD, SPOOL_BIND_NUMA};
+  const int want_core[] = {0, 1, 2, 3};
+  const int want_node[3][4] = {{0, 0, 0, 0}, {0, 2, 1, 3}, {0, 1, 2, 3}};
+  topology_plan_free(&p);
+  for (int m = 0; m < 3; m++) {
+    cr_assert_eq(topology_plan_compute(&p, s.topo, s.allowed, 4, modes[m]), SPOOL_OK);
+    for (unsigned i = 0; i < 4; i++) {
+      cr_assert_eq(numa_of(&s, p.pu[i]), want_node[m][i], "mode %d worker %u", m, i);
+      if (modes[m] == SPOOL_BIND_CORE)
+        cr_assert_eq(ancestor_index(&s, p.pu[i], HWLOC_OBJ_CORE), want_core[i]);
+      if (modes[m] == SPOOL_BIND_NUMA) cr_assert_eq(CPU_COUNT(&p.cpus[i]), 8);
+    }
+    topology_plan_free(&p);
+  }
+  cr_assert_eq(topology_plan_compute(&p, s.topo, s.allowed, 4, SPOOL_BIND_CORE), SPOOL_OK);
   /* Two SPREAD workers land on different packages. */
   topology_plan_free(&p);
   cr_assert_eq(topology_plan_compute(&p, s.topo, s.allowed, 2, SPOOL_BIND_SPREAD), SPOOL_OK);
