@@ -123,9 +123,44 @@ typedef int (*spool_fn)(void *arg, void **result);
 /* A done callback: see "Callbacks" above. `f` is borrowed. */
 typedef void (*spool_callback)(spool_future *f, void *user);
 
-/* Where workers run. NONE: the OS decides. CORE: worker i pinned to the i-th
-   core of the allowed set. SPREAD: workers spread across NUMA nodes and
-   caches. NUMA: each worker bound to the cores of one NUMA node. */
+/* Where workers run, within the hardware threads the process may use (its
+ * affinity mask: taskset, cgroup cpusets, numactl --cpunodebind), as hwloc
+ * describes the machine:
+ *
+ *   NONE    nothing is bound; the OS places the threads (OMP_PROC_BIND=false).
+ *   CORE    worker i pinned to one hardware thread, filling distinct cores
+ *           in topology order before a second thread of any core (compact:
+ *           OMP_PLACES=cores, OMP_PROC_BIND=close).
+ *   SPREAD  each next worker pinned to a hardware thread of the least used
+ *           package, in it the least used NUMA node, L3, then core: workers
+ *           spread evenly over packages and nodes first (OMP_PROC_BIND=spread).
+ *   NUMA    workers in blocks over the NUMA nodes (worker i on node
+ *           floor(i * nodes / workers)), each bound to all the allowed
+ *           hardware threads of its node; the OS places it within the node
+ *           (OMP_PLACES=numa_domains).
+ *
+ * For example, on two packages of two nodes of four 2-thread cores
+ * (lstopo: Package L#0 { NUMANode L#0 { Core L#0..3 } NUMANode L#1 { ... } }
+ * Package L#1 { ... }), 4 workers land as follows:
+ *
+ *   CORE    w0 core 0, w1 core 1, w2 core 2, w3 core 3   (all on node 0)
+ *   SPREAD  w0 node 0, w1 node 2, w2 node 1, w3 node 3   (one per node)
+ *   NUMA    w0 node 0, w1 node 1, w2 node 2, w3 node 3   (the node's 8 threads)
+ *
+ * Whatever the mode, a thief looks for work nearest first: the workers
+ * sharing its core, then its L3 cache, then its NUMA node, then the other
+ * nodes by distance (hwloc's distance matrix where the machine reports one,
+ * else packages before the rest), trying a farther level only when every
+ * nearer one had nothing. With NONE every other worker is one level (the
+ * threads move). There is one injection queue per NUMA node with workers;
+ * a submission from a thread that is no worker goes to the queue of the
+ * node it runs on (queue 0 when that node has no worker). A worker's deque
+ * and trace buffer are allocated by its own thread after it is bound, so
+ * they live on its node, as do the fiber stacks it maps.
+ *
+ * HWLOC_SYNTHETIC and HWLOC_XMLFILE describe another machine to hwloc: the
+ * worker count, the queues and the victim order then follow that
+ * description, and nothing is bound (its CPU numbers mean nothing here). */
 typedef enum spool_bind {
   SPOOL_BIND_NONE,
   SPOOL_BIND_CORE,
@@ -153,7 +188,11 @@ typedef struct spool_config {
   void *initarg;
   bool catch_stack_overflow; /* default true: a clear message instead of a bare SIGSEGV */
   const char *env_error;     /* set by spool_config_init: the malformed variable, or NULL */
-  void *reserved[8];         /* zero */
+  /* Tracing: where to write a Chrome trace-event JSON file when the
+     executor is destroyed (see "Tracing" below); NULL: off. Taken from the
+     reserved space (it was reserved[0]). */
+  const char *trace_path;
+  void *reserved[7]; /* zero */
 } spool_config;
 
 /* A fork-join frame (see spool_fork). Allocate it on the stack or in an
@@ -197,6 +236,7 @@ typedef struct spool_stats {
  *                        rounded up to whole pages
  *   SPOOL_MAX_FIBERS     >= 1
  *   SPOOL_CATCH_OVERFLOW 0 | 1
+ *   SPOOL_TRACE          a path: trace_path (see "Tracing"); empty is malformed
  * Parsing is strict: "8x", "-1", "", an overflow are malformed. The first
  * malformed variable's name is stored in c->env_error, and
  * spool_executor_create() then fails with SPOOL_EINVAL, so a typo in a
@@ -375,6 +415,34 @@ int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
 /* One worker's counters, or the totals with worker == -1. SPOOL_EINVAL for
  * NULL arguments or a worker index out of range. */
 int spool_stats_read(spool_executor *ex, int worker, spool_stats *out);
+
+/* ---- Tracing --------------------------------------------------------------
+ *
+ * With spool_config.trace_path set (or SPOOL_TRACE=path in the environment),
+ * each worker records in memory, on its own thread: the items it runs (a
+ * slice each: "task", "task (fire-and-forget)", "stolen fork frame",
+ * "resume", and "continued" where a task resumed here after suspending
+ * elsewhere), its steals (with the victim's index), suspends, resumes, and
+ * its sleeps (a slice from going to sleep to being woken).
+ * spool_executor_destroy() writes them to the path as a Chrome trace-event
+ * JSON object: "traceEvents" with one track per worker (tid: the worker's
+ * index, pid: the process; timestamps in microseconds from the executor's
+ * creation), loadable in Perfetto (ui.perfetto.dev) or chrome://tracing, and
+ * "otherData" with "spool_dropped_events".
+ *
+ * Memory is bounded: 2^18 events (4 MiB) per worker; events past that are
+ * dropped and counted in spool_dropped_events (slices left open are closed
+ * at the last event kept). Fork frames synced inline and tasks a blocking
+ * wait runs inline are not recorded (they run inside the slice of the task
+ * that forked or waited).
+ *
+ * The file is created (truncated) by spool_executor_create(), which fails
+ * with SPOOL_EINVAL when it cannot be opened for writing, and written when
+ * the executor is destroyed. A second executor of the same process with the
+ * same path writes "path.2", a third "path.3", and so on, rather than
+ * overwriting. Off, each event site costs one predictable branch; on, about
+ * one clock read and a 16-byte store per event (perf/run --trace measures
+ * it). */
 
 /* ---- Inline fork-join fast path (implementation detail, not API) ---------
  *

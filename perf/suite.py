@@ -24,11 +24,14 @@ import time
 
 SIZES = ("tiny", "small", "full", "large")
 PEERS = ("tbb", "gomp", "iomp")
-IMPLS = ("serial", "serial_plain", "spool") + PEERS
+IMPLS = ("serial", "serial_plain", "spool", "spool_trace") + PEERS
+# Measured only when asked for (--trace, or --impls naming it).
+OPTIONAL_IMPLS = ("spool_trace",)
 IMPL_TITLES = {
     "serial": "serial (noinline)",
     "serial_plain": "serial (plain -O2)",
     "spool": "spool",
+    "spool_trace": "spool, tracing on",
     "tbb": "oneTBB task_group",
     "gomp": "OpenMP libgomp",
     "iomp": "OpenMP libomp",
@@ -37,6 +40,7 @@ BINARIES = {
     "serial": "perf_serial",
     "serial_plain": "perf_serial",
     "spool": "perf_spool",
+    "spool_trace": "perf_spool",
     "tbb": "perf_tbb",
     "gomp": "perf_gomp",
     "iomp": "perf_iomp",
@@ -98,6 +102,11 @@ def parse_args(argv):
                    help="comma-separated subset of: " + ",".join(IMPLS))
     p.add_argument("--out", default=None,
                    help="JSON output (default perf/results/<timestamp>.json)")
+    p.add_argument("--trace", default=None, metavar="DIR",
+                   help="also run spool with SPOOL_TRACE on (the 'spool, tracing on' "
+                   "column: its cost), keep one trace per kernel and worker count in DIR "
+                   "(Chrome JSON, for Perfetto) and print each worker's time busy, "
+                   "searching and asleep")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds before one measurement counts as a hang "
                    "(default 600; 120 for tiny)")
@@ -124,7 +133,14 @@ def parse_args(argv):
     if args.timeout is None:
         args.timeout = 120.0 if args.size == "tiny" else 600.0
     args.kernels = select(p, "--kernels", args.kernels, ALL_KERNELS)
+    explicit = args.impls is not None
     args.impls = select(p, "--impls", args.impls, IMPLS)
+    if not explicit:
+        args.impls = [i for i in args.impls if i not in OPTIONAL_IMPLS]
+    if args.trace:
+        args.trace = os.path.abspath(args.trace)
+        if "spool_trace" not in args.impls:
+            args.impls.append("spool_trace")
     if args.out is None:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         args.out = os.path.join(repo, "perf", "results", stamp + ".json")
@@ -243,7 +259,7 @@ def plan(args, available):
                 if impl in args.impls and (impl == "serial" or kernel == "fib"):
                     jobs.append((kernel, impl, 1))
             for w in args.workers:
-                for impl in ("spool",) + PEERS:
+                for impl in ("spool", "spool_trace") + PEERS:
                     if impl in args.impls and impl in available:
                         jobs.append((kernel, impl, w))
         else:
@@ -267,8 +283,13 @@ def run_one(args, job, available):
         return run_fiber_switch(args)
     cmd = [available[impl], "--kernel", "fib_plain" if impl == "serial_plain" else kernel,
            "--size", args.size, "--workers", str(workers)]
+    env = None
+    if impl == "spool_trace":
+        trace_dir = args.trace or os.path.join(args.build_dir, "perf", "traces")
+        os.makedirs(trace_dir, exist_ok=True)
+        env = dict(os.environ, SPOOL_TRACE=os.path.join(trace_dir, "%s-w%d.json" % (kernel, workers)))
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"check": "FAIL",
                 "message": "no answer within %.0f s (hang?): %s" % (args.timeout, " ".join(cmd))}
@@ -626,6 +647,14 @@ def main(argv):
         f.write("\n")
     os.replace(tmp, args.out)
     print("results: %s" % args.out)
+    if args.trace:
+        import trace_summary
+        print()
+        print("Traces in %s (per worker: busy / searching / asleep, %% of the traced time)"
+              % args.trace)
+        for name in sorted(os.listdir(args.trace)):
+            if name.endswith(".json"):
+                print(trace_summary.summary_text(os.path.join(args.trace, name)))
     if problems:
         print()
         print("FAILED: %d problem(s):" % len(problems))

@@ -148,6 +148,14 @@ void spool_config_init(spool_config *c) {
     else
       env_malformed(c, "SPOOL_MAX_FIBERS");
   }
+  if ((v = getenv("SPOOL_TRACE"))) {
+    /* The pointer into the environment is kept: the executor copies what
+       it needs at creation. Empty is malformed (a typo, not "off"). */
+    if (*v)
+      c->trace_path = v;
+    else
+      env_malformed(c, "SPOOL_TRACE");
+  }
   if ((v = getenv("SPOOL_CATCH_OVERFLOW"))) {
     if (!strcmp(v, "0"))
       c->catch_stack_overflow = false;
@@ -164,6 +172,7 @@ int config_validate(const spool_config *c) {
     if (c->reserved[i]) return SPOOL_EINVAL;
   if ((unsigned)c->bind > SPOOL_BIND_NUMA) return SPOOL_EINVAL;
   if (c->max_fibers == 0) return SPOOL_EINVAL;
+  if (c->trace_path && !*c->trace_path) return SPOOL_EINVAL;
   if (c->fiber_stack_size < MIN_STACK_SIZE || c->fiber_stack_size > (SIZE_MAX >> 2))
     return SPOOL_EINVAL;
   if (c->workers > (1u << 20)) return SPOOL_EINVAL;

@@ -313,6 +313,8 @@ static void executor_free(spool_executor *ex) {
   free(ex->injectors);
   free(ex->workers);
   free(ex->cpu_node);
+  victim_map_free(&ex->victims);
+  trace_discard(ex); /* a failed creation: no trace */
   pthread_mutex_destroy(&ex->start_lock);
   pthread_cond_destroy(&ex->start_cond);
   pthread_mutex_destroy(&ex->exit_lock);
@@ -381,15 +383,8 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
     w->bound = plan.cpus != NULL;
     if (w->bound) w->cpus = plan.cpus[i];
     w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
-    /* 256 items before the first growth: measured fib-style recursions
-       stay below it; the deque doubles when needed. */
-    if (!deque_init(&w->dq, 8)) {
-      ex->nworkers = i;
-      topology_plan_free(&plan);
-      executor_free(ex);
-      return SPOOL_ENOMEM;
-    }
-    w->dq.lane.frame_run = forkjoin_frame_runner();
+    /* The deque's ring is allocated by the worker's own thread, after it
+       is bound (worker_thread_main), so it lives on the worker's node. */
     ex->nworkers = i + 1;
   }
   /* The handler is process-wide and chains to the previous one, so it is
@@ -409,7 +404,17 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   ex->cpu_node = plan.cpu_node;
   ex->cpu_node_len = plan.cpu_node_len;
   plan.cpu_node = NULL;
+  ex->victims = plan.victims;
+  memset(&plan.victims, 0, sizeof plan.victims);
   topology_plan_free(&plan);
+
+  /* The trace file is opened now, so an unwritable path fails creation
+     rather than losing the trace at destroy. */
+  rc = trace_open(ex, c->trace_path);
+  if (rc != SPOOL_OK) {
+    executor_free(ex);
+    return rc;
+  }
 
   /* Start the workers with every asynchronous signal blocked, so signals go
      to the program's own threads (the mask is inherited). */
@@ -552,6 +557,8 @@ void spool_executor_destroy(spool_executor *ex) {
                  "destroy it from the thread that created it");
   spool_shutdown(ex, true, false);
   executor_drain_skipped(ex);
+  /* The workers are joined: their trace buffers are ours to read. */
+  trace_write_and_close(ex);
   exec_handle *h = ex->handle;
   /* seq_cst: Dekker with handoff_begin() (store ex, then load handoffs). */
   store_seq_cst(&h->ex, NULL);

@@ -59,6 +59,8 @@ struct fiber {
      read nor written here: zero on a new mapping, and otherwise what its
      last user left (fiber_acquire() does not reset it). */
   void *data;
+  /* Trace slices open on this fiber (trace.c); only touched when tracing. */
+  uint32_t trace_open;
 
   /* Set by stack.c when the stack is mapped; read-only afterwards (also
      read by the overflow handler). For a thread's own fiber (no spool

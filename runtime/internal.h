@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "spool.h"
 
@@ -18,6 +19,8 @@
 #include "deque.h"
 #include "fiber.h"
 #include "park.h"
+#include "trace.h"
+#include "victims.h"
 #include "work.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -107,6 +110,10 @@ typedef struct worker {
   fiber *to_release;                      /* abandoned by the last switch: give back */
   struct continuation *post_switch_token; /* dropped after the last switch */
   fiber_cache fibers;
+
+  /* Trace events (trace.h): NULL when tracing is off. Owner only; read by
+     the destroying thread after the worker is joined. */
+  trace_buffer *trace;
 
   bool bound;     /* immutable: bind to `cpus` at start */
   cpu_set_t cpus; /* immutable */
@@ -202,6 +209,13 @@ struct spool_executor {
   /* More hardware threads than workers: a thread waiting from outside may
      spin briefly without taking a worker's core. Immutable. */
   bool spare_cpus;
+  /* Tracing (trace.c): the open file (NULL: off), its name, and the time
+     the trace starts. Written at create and destroy only. */
+  FILE *trace_file;
+  char *trace_name;
+  int64_t trace_epoch_ns;
+  /* Steal order of every worker, nearest first (victims.h). Immutable. */
+  victim_map victims;
   /* Tasks cancelled by threads that are not workers (stats). */
   _Atomic uint64_t ext_cancelled;
 };
@@ -419,20 +433,33 @@ void stats_count_cancelled(spool_executor *ex, worker *self);
 
 /* ---- Topology (topology.c: the only file that includes hwloc.h) ---------- */
 
+/* Where the workers go, computed by one function of an hwloc topology
+   (topology_plan_compute), so that tests can run it on synthetic ones. */
 typedef struct topology_plan {
   unsigned workers;
   unsigned nodes;        /* injection queues: NUMA nodes with workers (>= 1) */
   cpu_set_t *cpus;       /* per worker: where to bind; NULL when unbound */
   unsigned *node;        /* per worker: injector index */
+  int *pu;               /* per worker: OS index of its hardware thread in the
+                            plan (-1: no topology); NUMA: one of its node's */
   unsigned *cpu_node;    /* OS CPU index -> injector index */
   bool spare_cpus;       /* more allowed hardware threads than workers */
   unsigned cpu_node_len; /* entries in cpu_node */
+  victim_map victims;    /* steal order, nearest first */
 } topology_plan;
 
 /* Hardware threads in the process's allowed CPU set (at least 1). */
 unsigned topology_default_workers(void);
-/* Plans placement for `workers` workers (0: the default). */
+/* Plans placement for `workers` workers (0: the default) on this machine
+   (or the topology HWLOC_SYNTHETIC / HWLOC_XMLFILE describe: then nothing
+   is bound). */
 int topology_plan_make(topology_plan *p, unsigned workers, spool_bind bind);
+/* The same from a loaded topology and the set of hardware threads the
+   process may use (both hwloc types; NULL topology: one flat node). */
+struct hwloc_topology;
+struct hwloc_bitmap_s;
+int topology_plan_compute(topology_plan *p, struct hwloc_topology *topo,
+                          const struct hwloc_bitmap_s *allowed, unsigned workers, spool_bind bind);
 void topology_plan_free(topology_plan *p);
 /* Binds the calling thread to `cpus` (no-op for NULL). */
 void topology_bind_self(const cpu_set_t *cpus);

@@ -72,8 +72,10 @@ static worker *continuation_resume(work_item *item, worker *self) {
   fiber *from = self->current;
   worker_set_current(self, c->parked);
   STAT_ADD(self, resumes, 1);
+  TRACE(self, TRACE_RESUME, 0);
   nested_wait *top = from->data;
   if (!top) {
+    trace_abandon(self, from);
     /* Step 5: a loop fiber with nothing else on it; leave it for good, and
        P gives it back. */
     self->to_release = from;
@@ -83,6 +85,8 @@ static worker *continuation_resume(work_item *item, worker *self) {
      wait's events are done (file comment, "Progress at the cap"). The
      resumer drops the wait's token, as for any park. */
   STAT_ADD(self, suspends, 1);
+  TRACE(self, TRACE_SUSPEND, 0);
+  trace_switch_out(self, from);
   top->c.parked = from;
   self->post_switch_token = &top->c;
   worker *resumer = fiber_switch(from, c->parked, self);
@@ -172,6 +176,7 @@ worker *nested_wait_run(worker *self, nested_wait *nw) {
 /* ---- Switching ---------------------------------------------------------- */
 
 worker *worker_after_switch(worker *self) {
+  trace_switch_in(self, self->current);
   if (self->to_release) {
     fiber_release(&self->fibers, self->to_release);
     self->to_release = NULL;
@@ -202,6 +207,8 @@ worker *suspend_park(worker *self, continuation *c, fiber *next) {
      (and the worker's own loop, which pops them anyway) see them. */
   worker_before_block(self);
   STAT_ADD(self, suspends, 1);
+  TRACE(self, TRACE_SUSPEND, 0);
+  trace_switch_out(self, parked);
   self->post_switch_token = c;
   worker_set_current(self, next);
   /* Step 2. Returns on the worker that resumed us (step 5). */

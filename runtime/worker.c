@@ -39,25 +39,43 @@ static inline uint64_t rng_next(uint64_t *s) {
   return x * 0x2545F4914F6CDD1Dull;
 }
 
-static work_item *worker_steal(worker *self) {
+/* One steal attempt on each member of a level, from a random start;
+   NULL when none had work. */
+static work_item *worker_steal_level(worker *self, const plan_range *seg, int nseg) {
   spool_executor *ex = self->ex;
-  unsigned n = ex->nworkers;
-  if (n < 2) return NULL;
+  unsigned n = victim_count(seg, nseg);
+  if (n == 0) return NULL;
   unsigned start = (unsigned)(rng_next(&self->rng) % n);
   for (unsigned k = 0; k < n; k++) {
-    worker *victim = &ex->workers[(start + k) % n];
-    if (victim == self) continue;
+    worker *victim = &ex->workers[victim_member(&ex->victims, seg, nseg, (start + k) % n)];
     for (int attempt = 0; attempt < 4; attempt++) {
       work_item *item;
       STAT_ADD(self, steals_tried, 1);
       steal_status s = deque_steal(&victim->dq, &item);
       if (s == STEAL_OK) {
         STAT_ADD(self, steals_won, 1);
+        TRACE(self, TRACE_STEAL, (uint32_t)(victim - ex->workers));
         if (item->kind == WORK_FRAME) STAT_ADD(self, forks_stolen, 1);
         return item;
       }
       if (s == STEAL_EMPTY) break;
     }
+  }
+  return NULL;
+}
+
+/* A steal round, nearest victims first (victims.h): a farther level only
+   after every nearer one came back empty. */
+static work_item *worker_steal(worker *self) {
+  spool_executor *ex = self->ex;
+  if (ex->nworkers < 2) return NULL;
+  plan_range seg[VICTIM_MAX_SEGMENTS];
+  int nseg;
+  for (unsigned level = 0;
+       (nseg = victim_level(&ex->victims, self->index, level, seg, VICTIM_MAX_SEGMENTS)) >= 0;
+       level++) {
+    work_item *item = worker_steal_level(self, seg, nseg);
+    if (item) return item;
   }
   return NULL;
 }
@@ -146,7 +164,9 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
     park_cancel(&ex->lot);
     return true;
   }
+  TRACE(self, TRACE_SLEEP_BEGIN, 0);
   int64_t ns = park_sleep(&ex->lot, epoch);
+  TRACE(self, TRACE_SLEEP_END, 0);
   STAT_ADD(self, ns_asleep, (uint64_t)ns);
   return true;
 }
@@ -155,7 +175,9 @@ worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
   while (!done(arg)) {
     work_item *item = worker_find_work(self);
     if (item) {
-      self = item->run(item, self);
+      trace_run_begin(self, item->kind);
+      self = item->run(item, self); /* may return on another worker */
+      trace_run_end(self);
       continue;
     }
     worker_idle(self, done, arg);
@@ -167,7 +189,9 @@ worker *worker_loop(worker *self) {
   for (;;) {
     work_item *item = worker_find_work(self);
     if (item) {
-      self = item->run(item, self);
+      trace_run_begin(self, item->kind);
+      self = item->run(item, self); /* may return on another worker */
+      trace_run_end(self);
       continue;
     }
     if (!worker_idle(self, NULL, NULL)) break;
@@ -184,6 +208,7 @@ void worker_loop_entry(void *transfer) {
      gives this fiber back. */
   fiber *from = self->current;
   self->to_release = from;
+  trace_abandon(self, from);
   worker_set_current(self, &self->thread_fiber);
   fiber_switch_abandon(from, &self->thread_fiber, self);
 }
@@ -205,6 +230,15 @@ void *worker_thread_main(void *arg) {
   snprintf(name, sizeof name, "%.10s-%u", ex->name_prefix, self->index);
   pthread_setname_np(pthread_self(), name);
   topology_bind_self(self->bound ? &self->cpus : NULL);
+  /* Memory the worker owns is first touched by its own thread, once bound,
+     so that it lives on the worker's NUMA node: the deque's ring here; free
+     lists and fiber stacks as the worker fills them. 256 items before the
+     first growth: measured fib-style recursions stay below it; the deque
+     doubles when needed. No thief reads the deque before every worker has
+     started (start_released). */
+  bool ring = deque_init(&self->dq, 8);
+  if (ring) self->dq.lane.frame_run = forkjoin_frame_runner();
+  bool traced = trace_worker_start(self) == 0;
 
   fiber_init_thread(&self->thread_fiber);
   worker_set_current(self, &self->thread_fiber);
@@ -214,7 +248,7 @@ void *worker_thread_main(void *arg) {
   int rc = ex->config.initializer ? ex->config.initializer(ex->config.initarg) : 0;
   pthread_mutex_lock(&ex->start_lock);
   ex->started++;
-  if (!loop) ex->start_nomem = true;
+  if (!loop || !ring || !traced) ex->start_nomem = true;
   if (rc != 0) ex->init_failed = true;
   pthread_cond_broadcast(&ex->start_cond);
   while (!ex->start_released)
