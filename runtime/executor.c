@@ -299,6 +299,7 @@ int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out)
 /* ---- Create ------------------------------------------------------------- */
 
 static void executor_free(spool_executor *ex) {
+  trace_discard(ex); /* a failed creation: no trace (reads the workers) */
   for (unsigned i = 0; i < ex->nworkers; i++) {
     worker *w = &ex->workers[i];
     deque_destroy(&w->dq);
@@ -314,7 +315,6 @@ static void executor_free(spool_executor *ex) {
   free(ex->workers);
   free(ex->cpu_node);
   victim_map_free(&ex->victims);
-  trace_discard(ex); /* a failed creation: no trace */
   pthread_mutex_destroy(&ex->start_lock);
   pthread_cond_destroy(&ex->start_cond);
   pthread_mutex_destroy(&ex->exit_lock);

@@ -74,7 +74,8 @@ Test(config, defaults) {
   cr_assert_null(c.initarg);
   cr_assert(c.catch_stack_overflow);
   cr_assert_null(c.env_error);
-  for (int i = 0; i < 8; i++)
+  cr_assert_null(c.trace_path);
+  for (size_t i = 0; i < sizeof c.reserved / sizeof c.reserved[0]; i++)
     cr_assert_null(c.reserved[i]);
   spool_config_init(NULL); /* does nothing, does not crash */
 }

@@ -55,6 +55,27 @@ static int waiter(void *arg, void **result) {
   return rc;
 }
 
+/* A steal on every call, whatever the machine's load: the forked frame
+   sets a future that the task then blocks on, so the frame can only run on
+   the other worker (a blocking wait publishes the worker's frames first). */
+static int set_future(void *arg, void **result) {
+  (void)result;
+  return spool_future_set_result(arg, NULL);
+}
+
+static int forced_steal(void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  spool_future *f;
+  if (spool_future_create(&f) != SPOOL_OK) return -1;
+  spool_task t;
+  spool_fork(&t, set_future, f);
+  int rc = spool_future_result(f, SPOOL_FOREVER, NULL);
+  int rc_sync = spool_sync(&t, NULL);
+  spool_future_release(f);
+  return rc ? rc : rc_sync;
+}
+
 static int leaf_tree(void *arg, void **result) {
   (void)result;
   intptr_t d = (intptr_t)arg;
@@ -79,6 +100,7 @@ static int run_one(void) {
       if (spool_future_result(w[i], SPOOL_FOREVER, NULL) != SPOOL_OK) return 1;
       spool_future_release(w[i]);
     }
+    if (spool_run(ex, forced_steal, NULL, NULL) != SPOOL_OK) return 1;
     if (spool_submit(ex, leaf_tree, (void *)8, NULL) != SPOOL_OK) return 1;
     if (spool_join(ex, SPOOL_FOREVER) != SPOOL_OK) return 1;
   }
