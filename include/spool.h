@@ -403,15 +403,19 @@ typedef int (*spool_range_fn)(size_t lo, size_t hi, void *ctx);
  * grain >= 1: no subrange is longer than `grain`; the range is cut at
  *   begin + k * grain, so every subrange but the last is exactly `grain`
  *   long (unless the loop stops early).
- * grain 0: automatic. The range is split only while other workers want
- *   work (lazy splitting): the loop offers half of its range at once when
- *   workers are idle (asleep or looking for work), and between two bodies
- *   it splits again only when a worker has asked for work since. A loop
- *   whose workers are all busy runs at most 64 bodies (on one worker, a
- *   10^6-iteration loop costs a few nanoseconds per iteration more than a
- *   plain loop); a subrange taken by another worker is cut again, finer,
- *   so irregular loops balance. Use a grain when bodies must be short (to
- *   bound the latency of an early stop) or must be of a given size.
+ * grain 0: automatic. The range is cut into at most 64 pieces, kept as
+ *   fork-join frames that other workers see only when they ask for work
+ *   (lazy splitting): a loop whose workers are all busy runs at most 64
+ *   bodies, one after the other (on one worker, a 10^6-iteration loop
+ *   costs a few nanoseconds per iteration more than a plain loop), while
+ *   a loop started when workers are idle (asleep or looking for work)
+ *   offers half of its range at once; a piece taken by another worker is
+ *   cut again, finer, so irregular loops balance. Use a grain when bodies
+ *   must be short (to bound the latency of an early stop) or of a size.
+ *
+ * A body may block or yield, even waiting for work of a later index: the
+ * rest of the range stays available to the other workers meanwhile (with
+ * one worker, a yield lets that worker run it).
  *
  * Where it runs. From a thread that is no worker of `ex` (main(), another
  * executor's worker) the loop runs as a root task and the caller blocks

@@ -1,46 +1,54 @@
 /* spool_for and spool_map: parallel loops over fork-join frames, split
  * lazily.
  *
- * A worker runs its range [lo, hi) piece by piece: it calls the body on
- * `chunk` indices at a time, and before each piece it asks whether another
- * worker wants work. If one does, it cuts the rest of its range at the
- * piece boundary nearest the middle, forks the right half (a frame that
- * thieves take from the top of its deque: the largest pieces first) and
- * goes on with the left half; at the end it syncs the frames in reverse
- * order. A worker that nobody asks for work never splits: it runs its
- * pieces in a plain loop. This is lazy binary splitting (A. Tzannes,
- * G. C. Caragea, R. Barua, U. Vishkin, "Lazy Binary Splitting", PPoPP
- * 2010), with the split deque's requests (deque.c) as the signal instead
- * of a look at the deque's size.
+ * The range is cut into pieces on a grid (below), and a worker runs its
+ * range as a binary tree of fork-join frames: it forks the right half
+ * (the pieces from the piece boundary nearest the middle on), goes on with
+ * the left half, and calls the body on a single piece; then it syncs the
+ * frames in reverse order. The forks go to the owner-private region of the
+ * split deque (deque.c): no fence, no atomic read-modify-write, invisible
+ * to thieves, so a worker that nobody asks for work pushes and pops its
+ * frames back at a few nanoseconds each and runs its pieces in order. Only
+ * when another worker wants work does the owner publish frames, the oldest
+ * first, which hold the largest halves: that is lazy splitting (A. Tzannes
+ * et al., "Lazy Binary Splitting", PPoPP 2010) with the deque's requests
+ * as the signal. Keeping the rest of the range in frames (rather than in
+ * a local loop counter) also means that a body which blocks or yields
+ * (waiting, say, for a later index) leaves the rest of the range to other
+ * workers: blocking and parking publish the private region.
  *
  * "Wants work". A thief that found this worker's public region empty has
- * set its publish_request (deque.c, "requests"), and idle workers that are
- * asleep are counted in the parking lot's `sleepers` (they renewed their
- * requests before sleeping). Either makes the loop split; a split caused
- * by sleepers alone publishes the frame and wakes one itself (a fork
- * answers a request on its own). The first check comes before the first
- * piece, so a loop started while workers are idle spreads at once.
+ * set its publish_request (deque.c, "requests"), which the fork answers;
+ * idle workers asleep are counted in the parking lot's `sleepers`, and then
+ * the loop publishes and wakes one itself. A loop's first split (and the
+ * first split of a frame another worker took) is published in any case:
+ * an idle worker that spins may have no request standing on this deque
+ * (its last steal round may have found work here), and it watches only
+ * the public regions; without the offer, a loop whose bodies all run long
+ * would leave it idle until the first body returns. The offer costs one
+ * publication and one fenced notify per loop; on busy workers the frame
+ * is popped back by its owner. The first fork comes before the first
+ * body, so a loop started while workers are idle spreads at once.
  *
- * Pieces. With grain g >= 1 a piece is g indices, on the grid begin + k*g,
- * and splits fall on the grid. With grain 0 the range is cut into at most
- * LOOP_AUTO_PIECES pieces on a grid of its own; a frame run by the worker
- * that forked it (popped back, nobody took it) keeps that grid, so a loop
- * on busy workers runs at most LOOP_AUTO_PIECES bodies in all, whatever
- * stale requests made it split; a frame that another worker took starts a
- * finer grid of its own (its length / LOOP_AUTO_PIECES), so the tail of an
- * irregular loop balances. Lengths are compared, never summed, so ranges
- * reaching SIZE_MAX do not overflow.
+ * Pieces. With grain g >= 1 a piece is g indices, on the grid begin + k*g.
+ * With grain 0 the range is cut into at most LOOP_AUTO_PIECES pieces; a
+ * frame run by the worker that forked it (popped back: nobody took it)
+ * keeps that grid, so a loop on busy workers runs at most LOOP_AUTO_PIECES
+ * bodies in all; a frame that another worker took is cut on a finer grid of
+ * its own (its length / LOOP_AUTO_PIECES), so the tail of an irregular loop
+ * balances. Lengths are compared, never summed, so ranges reaching
+ * SIZE_MAX do not overflow.
  *
  * Early stop. The first nonzero code is kept with a CAS from 0; each worker
- * reads it before each piece, so after it each worker starts at most the
- * piece it was already starting. Frames forked before still run (and find
- * the code at once): every frame is synced, so bodies still running finish
- * before spool_for returns, and the syncs order everything the bodies did
- * before the return.
+ * reads it before each fork and each body, so after it each worker starts
+ * at most the body it was already starting. Frames forked before still run
+ * (and return at once): every frame is synced, so bodies still running
+ * finish before spool_for returns, and the syncs order everything the
+ * bodies did before the return.
  *
- * Stack. Each split adds one level of recursion (a spool_task and a few
- * words) and halves the range, so a worker's depth is at most log2 of the
- * number of pieces. */
+ * Stack. Each level of the tree holds one spool_task and a few words on the
+ * stack, and the depth is log2 of the number of pieces (at most 6 for
+ * grain 0 on one grid; at most 64 for any grain). */
 #include "internal.h"
 
 #include <pthread.h>
@@ -101,37 +109,33 @@ static bool work_wanted(worker *self, bool *requested) {
 static int loop_frame(void *arg, void **result);
 
 /* Runs [lo, hi) on the grid of `chunk` starting at lo; returns the worker
-   it ends on (bodies and syncs may migrate the task). */
-static worker *loop_run(loop *L, size_t lo, size_t hi, size_t chunk, worker *self) {
-  for (;;) {
-    if (loop_stopped(L)) return self;
-    size_t len = hi - lo;
-    bool requested = false;
-    if (len > chunk && work_wanted(self, &requested)) {
-      size_t mid = lo + pieces_of(len, chunk) / 2 * chunk;
-      loop_range right = {L, mid, hi, chunk, self};
-      spool_task t;
-      spool_fork(&t, loop_frame, &right);
-      if (!requested) {
-        /* Split for sleepers: the fork published nothing; offer it (or an
-           older item) and wake one (fenced: it may be falling asleep). */
-        deque_publish(&self->dq, false);
-        park_notify(&self->ex->lot);
-      }
-      loop_run(L, lo, mid, chunk, self);
-      spool_sync(&t, NULL);
-      return worker_self();
-    }
-    size_t step = len < chunk ? len : chunk;
-    int error = L->body(lo, lo + step, L->ctx);
+   it ends on (bodies and syncs may migrate the task). With `offer`, the
+   first split is published whether or not anyone asked (file comment). */
+static worker *loop_run(loop *L, size_t lo, size_t hi, size_t chunk, bool offer, worker *self) {
+  if (loop_stopped(L)) return self;
+  size_t len = hi - lo;
+  if (len <= chunk) {
+    int error = L->body(lo, hi, L->ctx);
     self = worker_self(); /* the body may have moved the task */
-    if (error) {
-      loop_record_error(L, error);
-      return self;
-    }
-    if (step == len) return self;
-    lo += step;
+    if (error) loop_record_error(L, error);
+    return self;
   }
+  size_t mid = lo + pieces_of(len, chunk) / 2 * chunk;
+  loop_range right = {L, mid, hi, chunk, self};
+  spool_task t;
+  bool requested = false;
+  bool wanted = work_wanted(self, &requested) || (offer && self->ex->nworkers > 1);
+  /* A fork answers a standing request itself (publishes, wakes). */
+  spool_fork(&t, loop_frame, &right);
+  if (wanted && !requested) {
+    /* Offer the frame (or an older item) to idle workers, spinning ones
+       included, and wake a sleeper (fenced: it may be falling asleep). */
+    deque_publish(&self->dq, false);
+    park_notify(&self->ex->lot);
+  }
+  loop_run(L, lo, mid, chunk, false, self);
+  spool_sync(&t, NULL);
+  return worker_self();
 }
 
 /* A frame's half of the range. Codes go through L->error, never through
@@ -141,12 +145,14 @@ static int loop_frame(void *arg, void **result) {
   loop_range *r = arg;
   worker *self = worker_self();
   size_t chunk = r->chunk;
-  /* Taken by another worker: cut finer, so the loop's tail balances. */
-  if (r->L->automatic && self != r->forker) {
+  /* Taken by another worker: cut finer, so the loop's tail balances, and
+     offer half at once, as a loop does when it starts. */
+  bool stolen = self != r->forker;
+  if (r->L->automatic && stolen) {
     size_t finer = auto_chunk(r->hi - r->lo);
     if (finer < chunk) chunk = finer;
   }
-  loop_run(r->L, r->lo, r->hi, chunk, self);
+  loop_run(r->L, r->lo, r->hi, chunk, stolen, self);
   return 0;
 }
 
@@ -154,7 +160,7 @@ static int loop_frame(void *arg, void **result) {
 static int loop_root(void *arg, void **result) {
   (void)result;
   loop_range *r = arg;
-  loop_run(r->L, r->lo, r->hi, r->chunk, worker_self());
+  loop_run(r->L, r->lo, r->hi, r->chunk, true, worker_self());
   return 0;
 }
 
@@ -168,7 +174,7 @@ int spool_for(spool_executor *ex, size_t begin, size_t end, size_t grain, spool_
   worker *self = worker_of(ex, worker_self());
   if (self) {
     /* Inside a task of ex: fork-join within it, even after shutdown. */
-    loop_run(&L, begin, end, root.chunk, self);
+    loop_run(&L, begin, end, root.chunk, true, self);
   } else {
     int rc = spool_run(ex, loop_root, &root, NULL);
     if (rc != SPOOL_OK) return rc; /* ESHUTDOWN, ENOMEM: nothing ran */
