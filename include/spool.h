@@ -431,9 +431,9 @@ typedef int (*spool_range_fn)(size_t lo, size_t hi, void *ctx);
  *
  * Errors. Returns SPOOL_OK, or the first nonzero code a body returned (in
  * time, unchanged, runtime codes included: a body may return the code of a
- * wait it made). After it, no new body starts, except at most one per
- * worker that was already being started; bodies already running finish
- * before the return. Returns SPOOL_OK at once, without calling `body`, for
+ * wait it made). Once the loop has the code (it stores it as the body
+ * returns), no new body starts, except at most one per worker that was
+ * already being started; bodies already running finish before the return. Returns SPOOL_OK at once, without calling `body`, for
  * begin >= end; SPOOL_EINVAL for NULL `ex` or `body`; from outside,
  * SPOOL_ESHUTDOWN, SPOOL_ENOMEM (nothing ran). */
 int spool_for(spool_executor *ex, size_t begin, size_t end, size_t grain, spool_range_fn body,

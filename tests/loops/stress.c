@@ -157,7 +157,7 @@ static void test_stop(unsigned workers) {
   harness_phase("stop");
   spool_executor *ex = harness_executor(workers);
   unsigned rounds = 20 * harness_scale();
-  unsigned worst = 0, bad_rc = 0, all_ran = 0;
+  unsigned over = 0, worst = 0, bad_rc = 0, all_ran = 0;
   for (unsigned k = 0; k < rounds; k++) {
     stop_job s = {.fail_at = (size_t)(rng() % 20000)};
     atomic_init(&s.failed, false);
@@ -167,14 +167,21 @@ static void test_stop(unsigned workers) {
     int rc = spool_for(ex, 0, 20000, grain, stop_body, &s);
     if (rc != 42) bad_rc++;
     unsigned late = atomic_load(&s.late);
+    if (late > workers) over++;
     if (late > worst) worst = late;
     if (atomic_load(&s.started) >= (20000 + grain - 1) / grain) all_ran++;
   }
   CHECK_EQ(bad_rc, 0);
   /* At most one body per worker may start after the failure: the one that
-     worker was already starting. (The failing body sets its flag a few
-     instructions before the loop records its code.) */
-  if (!CHECK(worst <= workers)) fprintf(stderr, "%u late bodies on %u workers\n", worst, workers);
+     worker was already starting. The test sees the failure a few
+     instructions before the loop does (the body sets `failed`, returns,
+     and only then is its code stored), so a failing thread descheduled in
+     that window (a loaded machine, ThreadSanitizer) lets others start more
+     in the meantime; that may happen in a few rounds, while a loop that
+     does not stop promptly exceeds the bound in every round. */
+  if (!CHECK(over <= rounds / 4) || getenv("HARNESS_VERBOSE"))
+    fprintf(stderr, "%u of %u rounds with more than %u late bodies (worst %u)\n", over, rounds,
+            workers, worst);
   /* And the loop did stop: not every round ran every body. */
   CHECK(all_ran < rounds);
   spool_executor_destroy(ex);
