@@ -38,7 +38,8 @@
  * Visibility. Everything a task did happens-before the return of any call
  *   that observes its completion: result, exception, a done() that returns
  *   true, wait, as_completed_next, its callbacks, the yields, spool_sync,
- *   spool_join and spool_shutdown(wait).
+ *   spool_join, spool_shutdown(wait), and (for their bodies and items)
+ *   spool_for and spool_map.
  *
  * Callbacks added before completion run once, in the order added, on the
  *   thread that completed or cancelled the future (before
@@ -433,9 +434,10 @@ typedef int (*spool_range_fn)(size_t lo, size_t hi, void *ctx);
  * time, unchanged, runtime codes included: a body may return the code of a
  * wait it made). Once the loop has the code (it stores it as the body
  * returns), no new body starts, except at most one per worker that was
- * already being started; bodies already running finish before the return. Returns SPOOL_OK at once, without calling `body`, for
- * begin >= end; SPOOL_EINVAL for NULL `ex` or `body`; from outside,
- * SPOOL_ESHUTDOWN, SPOOL_ENOMEM (nothing ran). */
+ * already being started; bodies already running finish before the return.
+ * Returns SPOOL_OK at once, without calling `body`, for begin >= end;
+ * SPOOL_EINVAL for NULL `ex` or `body`; from outside, SPOOL_ESHUTDOWN or
+ * SPOOL_ENOMEM (nothing ran). */
 int spool_for(spool_executor *ex, size_t begin, size_t end, size_t grain, spool_range_fn body,
               void *ctx);
 
