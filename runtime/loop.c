@@ -35,7 +35,8 @@
  * frame run by the worker that forked it (popped back: nobody took it)
  * keeps that grid, so a loop on busy workers runs at most LOOP_AUTO_PIECES
  * bodies in all; a frame that another worker took is cut on a finer grid of
- * its own (its length / LOOP_AUTO_PIECES), so the tail of an irregular loop
+ * its own (its length / LOOP_AUTO_PIECES), and so is a single piece about
+ * to run when a worker has asked for work, so the tail of an irregular loop
  * balances. Lengths are compared, never summed, so ranges reaching
  * SIZE_MAX do not overflow.
  *
@@ -106,6 +107,13 @@ static bool work_wanted(worker *self, bool *requested) {
   return *requested || load_relaxed(&ex->lot.sleepers) > 0;
 }
 
+/* Whether a worker has asked this one for work (a request only: each is
+   answered, and cleared, by one publication, so a piece is cut finer once
+   per request, never all the way down while a sleeper is slow to wake). */
+static bool piece_wanted(worker *self) {
+  return self->ex->nworkers > 1 && deque_publish_requested(&self->dq);
+}
+
 static int loop_frame(void *arg, void **result);
 
 /* Runs [lo, hi) on the grid of `chunk` starting at lo; returns the worker
@@ -114,6 +122,12 @@ static int loop_frame(void *arg, void **result);
 static worker *loop_run(loop *L, size_t lo, size_t hi, size_t chunk, bool offer, worker *self) {
   if (loop_stopped(L)) return self;
   size_t len = hi - lo;
+  if (len <= chunk && L->automatic && len > 1 && piece_wanted(self)) {
+    /* A worker asks for work and this worker has only this piece: cut it
+       finer, so the end of the loop balances (once per request: the fork
+       below answers it). */
+    chunk = auto_chunk(len);
+  }
   if (len <= chunk) {
     int error = L->body(lo, hi, L->ctx);
     self = worker_self(); /* the body may have moved the task */
