@@ -40,6 +40,16 @@
  * balances. Lengths are compared, never summed, so ranges reaching
  * SIZE_MAX do not overflow.
  *
+ * Invariant: the bodies' subranges are disjoint, non-empty and cover
+ * [begin, end) exactly (when no body fails). Each step either calls the
+ * body on its whole [lo, hi) (lo < hi), or cuts it at a piece boundary mid
+ * with lo < mid < hi (pieces >= 2, and mid = lo + floor(pieces/2) * chunk)
+ * into [lo, mid), run by the same call, and [mid, hi), run by a frame that
+ * runs exactly once (forkjoin.c: the deque entry is the only licence to
+ * run it) before the sync returns. With a grain, every cut and every piece
+ * lies on the grid, so no body is longer than the grain; re-cutting finer
+ * (grain 0 only) changes the grid of a subrange, never its bounds.
+ *
  * Early stop. The first nonzero code is kept with a CAS from 0; each worker
  * reads it before each fork and each body, so after it each worker starts
  * at most the body it was already starting. Frames forked before still run
