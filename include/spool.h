@@ -414,9 +414,12 @@ typedef int (*spool_range_fn)(size_t lo, size_t hi, void *ctx);
  *   cut again, finer, so irregular loops balance. Use a grain when bodies
  *   must be short (to bound the latency of an early stop) or of a size.
  *
- * A body may block or yield, even waiting for work of a later index: the
- * rest of the range stays available to the other workers meanwhile (with
- * one worker, a yield lets that worker run it).
+ * A body may wait with spool's waits (spool_future_result() and the other
+ * blocking waits, the yields), even for work of a later index: the rest of
+ * the range stays available to the other workers meanwhile (with one
+ * worker, a yield lets that worker run it). A body that waits by other
+ * means (a spin, a condition variable) keeps the rest of its worker's
+ * range until it returns, so it must not wait for a later index.
  *
  * Where it runs. From a thread that is no worker of `ex` (main(), another
  * executor's worker) the loop runs as a root task and the caller blocks
