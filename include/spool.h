@@ -38,7 +38,8 @@
  * Visibility. Everything a task did happens-before the return of any call
  *   that observes its completion: result, exception, a done() that returns
  *   true, wait, as_completed_next, its callbacks, the yields, spool_sync,
- *   spool_join and spool_shutdown(wait).
+ *   spool_join, spool_shutdown(wait), and (for their bodies and items)
+ *   spool_for and spool_map.
  *
  * Callbacks added before completion run once, in the order added, on the
  *   thread that completed or cancelled the future (before
@@ -261,6 +262,27 @@ int spool_executor_create(spool_executor **ex, const spool_config *c);
  * (NULL ex or fn), SPOOL_ESHUTDOWN after spool_shutdown(), SPOOL_ENOMEM. */
 int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out);
 
+/* As spool_submit(), but the task receives a pointer to its own copy of
+ * the `size` bytes at `arg` instead of `arg` itself. The copy is made before
+ * this call returns (the caller may reuse its buffer at once), is aligned
+ * for any object type (max_align_t), and stays valid until the task's
+ * function returns; the task may write to it. The runtime frees it: after
+ * the function returns, or when the task is cancelled or dropped
+ * (spool_shutdown(cancel_futures)). `size` 0 passes NULL.
+ *
+ * Cost. A fire-and-forget submit (`out` NULL) of up to 64 bytes keeps the
+ * copy inside the recycled task item, so in steady state it allocates
+ * nothing, as spool_submit() does; a larger copy costs one allocation. With
+ * a future, a copy of up to 256 bytes shares the future's allocation (and
+ * lives as long as the future); a larger one is a separate allocation,
+ * freed once the task has returned or was cancelled.
+ *
+ * Returns as spool_submit(), and SPOOL_EINVAL for `arg` NULL with `size` >
+ * 0; SPOOL_ENOMEM when the copy cannot be allocated, with nothing
+ * scheduled. */
+int spool_submit_copy(spool_executor *ex, spool_fn fn, const void *arg, size_t size,
+                      spool_future **out);
+
 /* Waits until every task submitted so far, and every task they spawn,
  * transitively, has finished (a suspended task has not). Returns SPOOL_OK;
  * SPOOL_ETIMEDOUT; or the error code of the first fire-and-forget task that
@@ -409,6 +431,73 @@ int spool_sync(spool_task *t, void **result);
  * Returns fn's code, or a runtime code. Inside a task of `ex` it calls fn
  * inline. */
 int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
+
+/* ---- Parallel loops and map --------------------------------------------- */
+
+/* A loop body: handles the indices [lo, hi) (never empty) and returns 0, or
+   an error code that stops the loop. */
+typedef int (*spool_range_fn)(size_t lo, size_t hi, void *ctx);
+
+/* Calls body(lo, hi, ctx) on disjoint, non-empty subranges whose union is
+ * exactly [begin, end), in parallel on the workers of `ex`, and returns
+ * when every body has returned (everything the bodies did happens-before
+ * the return). Any begin and end work, up to SIZE_MAX.
+ *
+ * grain >= 1: no subrange is longer than `grain`; the range is cut at
+ *   begin + k * grain, so every subrange but the last is exactly `grain`
+ *   long (unless the loop stops early).
+ * grain 0: automatic. The range is cut into at most 64 pieces, kept as
+ *   fork-join frames that other workers see only when they ask for work
+ *   (lazy splitting): a loop whose workers are all busy runs at most 64
+ *   bodies, one after the other (on one worker, a 10^6-iteration loop
+ *   costs a few nanoseconds per iteration more than a plain loop), while
+ *   a loop started when workers are idle (asleep or looking for work)
+ *   offers half of its range at once; a piece taken by another worker is
+ *   cut again, finer, so irregular loops balance. Use a grain when bodies
+ *   must be short (to bound the latency of an early stop) or of a size.
+ *
+ * A body may wait with spool's waits (spool_future_result() and the other
+ * blocking waits, the yields), even for work of a later index: the rest of
+ * the range stays available to the other workers meanwhile (with one
+ * worker, a yield lets that worker run it). A body that waits by other
+ * means (a spin, a condition variable) keeps the rest of its worker's
+ * range until it returns, so it must not wait for a later index.
+ *
+ * Where it runs. From a thread that is no worker of `ex` (main(), another
+ * executor's worker) the loop runs as a root task and the caller blocks
+ * until it is done, like spool_run(). From inside a task of `ex` it runs
+ * within the task, by fork-join (spool_fork/spool_sync): the caller's
+ * worker takes part, loops nest, and the task may continue on another
+ * worker afterwards (see "Migration"). Bodies always run on workers of
+ * `ex`. After spool_shutdown(), a call from outside returns
+ * SPOOL_ESHUTDOWN; inside a running task the loop runs, as forks do.
+ *
+ * Order. Subranges run in no particular order, concurrently on several
+ * workers; bodies must only write what their own indices own.
+ *
+ * Errors. Returns SPOOL_OK, or the first nonzero code a body returned (in
+ * time, unchanged, runtime codes included: a body may return the code of a
+ * wait it made). Once the loop has the code (it stores it as the body
+ * returns), no new body starts, except at most one per worker that was
+ * already being started; bodies already running finish before the return.
+ * Returns SPOOL_OK at once, without calling `body`, for begin >= end;
+ * SPOOL_EINVAL for NULL `ex` or `body`; from outside, SPOOL_ESHUTDOWN or
+ * SPOOL_ENOMEM (nothing ran). */
+int spool_for(spool_executor *ex, size_t begin, size_t end, size_t grain, spool_range_fn body,
+              void *ctx);
+
+/* Python's Executor.map over an array: runs fn(args[i], &r) for every
+ * i < n in parallel on the workers of `ex` (by spool_for with the automatic
+ * grain), and stores r in results[i] (NULL when that call failed) and the
+ * call's code in errors[i] (0 on success). `results` and `errors` may be
+ * NULL. Every item runs, even after a failure (as in Python); each call's
+ * *r is NULL on entry. Returns when all have returned: SPOOL_OK, or the
+ * code of the lowest index that failed (Python's map raises the first
+ * exception in order), unchanged. SPOOL_EINVAL for NULL `ex` or `fn`, or
+ * `args` NULL with n > 0; n == 0 returns SPOOL_OK. Where it runs, and
+ * SPOOL_ESHUTDOWN / SPOOL_ENOMEM: as spool_for(). */
+int spool_map(spool_executor *ex, spool_fn fn, void *const *args, size_t n, void **results,
+              int *errors);
 
 /* ---- Observability ------------------------------------------------------- */
 

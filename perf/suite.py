@@ -24,7 +24,11 @@ import time
 
 SIZES = ("tiny", "small", "full", "large")
 PEERS = ("tbb", "gomp", "iomp")
-IMPLS = ("serial", "serial_plain", "spool", "spool_trace") + PEERS
+# The loop kernels also run OpenMP's dynamic schedule (the plain gomp and
+# iomp rows of a loop kernel are its static schedule): the same binaries,
+# asked for the kernel "<name>_dynamic".
+DYNAMIC = ("gomp_dynamic", "iomp_dynamic")
+IMPLS = ("serial", "serial_plain", "spool", "spool_trace") + PEERS + DYNAMIC
 # Measured only when asked for (--trace, or --impls naming it).
 OPTIONAL_IMPLS = ("spool_trace",)
 IMPL_TITLES = {
@@ -35,6 +39,8 @@ IMPL_TITLES = {
     "tbb": "oneTBB task_group",
     "gomp": "OpenMP libgomp",
     "iomp": "OpenMP libomp",
+    "gomp_dynamic": "OpenMP gomp dynamic",
+    "iomp_dynamic": "OpenMP iomp dynamic",
 }
 BINARIES = {
     "serial": "perf_serial",
@@ -44,11 +50,14 @@ BINARIES = {
     "tbb": "perf_tbb",
     "gomp": "perf_gomp",
     "iomp": "perf_iomp",
+    "gomp_dynamic": "perf_gomp",
+    "iomp_dynamic": "perf_iomp",
 }
 
 # The kernels whose time is compared against the serial version at each
 # worker count.
-SCALING = ("fib", "nqueens", "uts", "sort", "matmul", "integrate")
+LOOPS = ("stream", "stencil", "mandel")
+SCALING = ("fib", "nqueens", "uts", "sort", "matmul", "integrate") + LOOPS
 
 
 class Micro:
@@ -74,6 +83,12 @@ MICROS = (
           "per task: submit + blocking future_result"),
     Micro("fiber_switch", ("spool",), "fiber_switch_ns", "ns",
           "per fiber switch (perf/fiber_switch)", workers=1),
+    Micro("loop_overhead", ("spool",), "ns_per_iteration_overhead", "ns",
+          "per index: spool_for grain 0 minus a plain loop", workers=1),
+    Micro("map", ("spool",), "ns_per_item_map", "ns",
+          "per item: spool_map over 10^6 items"),
+    Micro("submit_copy", ("spool",), "ns_per_submit_copy", "ns",
+          "per 32-byte spool_submit_copy, from a task"),
 )
 MICRO_BY_NAME = {m.name: m for m in MICROS}
 ALL_KERNELS = SCALING + tuple(m.name for m in MICROS)
@@ -259,7 +274,7 @@ def plan(args, available):
                 if impl in args.impls and (impl == "serial" or kernel == "fib"):
                     jobs.append((kernel, impl, 1))
             for w in args.workers:
-                for impl in ("spool", "spool_trace") + PEERS:
+                for impl in ("spool", "spool_trace") + PEERS + (DYNAMIC if kernel in LOOPS else ()):
                     if impl in args.impls and impl in available:
                         jobs.append((kernel, impl, w))
         else:
@@ -281,7 +296,8 @@ def run_one(args, job, available):
         return {"check": "n/a", "message": available.get("_why_" + impl, "not built")}
     if kernel == "fiber_switch":
         return run_fiber_switch(args)
-    cmd = [available[impl], "--kernel", "fib_plain" if impl == "serial_plain" else kernel,
+    name = kernel + "_dynamic" if impl in DYNAMIC else kernel
+    cmd = [available[impl], "--kernel", "fib_plain" if impl == "serial_plain" else name,
            "--size", args.size, "--workers", str(workers)]
     env = None
     if impl == "spool_trace":
@@ -535,7 +551,7 @@ def print_table(args, series, available, machine):
             st = summary(s.seconds)
             speedup = serial / st["median"] if serial else None
             spool = median_of(series, (kernel, "spool", s.workers))
-            ratio = st["median"] / spool if spool and s.impl in PEERS else None
+            ratio = st["median"] / spool if spool and s.impl in PEERS + DYNAMIC else None
             p("%s %3s  %-19s %11s  [%9s .. %9s] %8s  %10s" % (
                 lead, wcol, name, fmt_time(st["median"]), fmt_time(st["min"]),
                 fmt_time(st["max"]), "%.2fx" % speedup if speedup else "",
@@ -607,6 +623,16 @@ def micro_notes(args, series):
     if rs and rt:
         notes.append("submit_rt: oneTBB (enqueue + std::future) time / spool time = %.2f" % (
             rt / rs))
+    lo = metric_of(series, ("loop_overhead", "spool", 1), "serial_ns_per_iteration")
+    if lo is not None:
+        notes.append("loop_overhead: the plain loop takes %s per index" % fmt_ns(lo))
+    each = metric_of(series, ("map", "spool", w), "ns_per_item_submit_each")
+    if each is not None:
+        notes.append("map: a submit + result per item instead takes %s per item" % fmt_ns(each))
+    heap = metric_of(series, ("submit_copy", "spool", w), "ns_per_malloc_submit_free")
+    if heap is not None:
+        notes.append("submit_copy: malloc + spool_submit + free instead takes %s per task" %
+                     fmt_ns(heap))
     return notes
 
 

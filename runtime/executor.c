@@ -160,11 +160,17 @@ bool executor_schedule(spool_executor *ex, worker *self, work_item *item) {
   return true;
 }
 
-/* Fire-and-forget items: recycled through the running worker's free list. */
+/* Fire-and-forget items: recycled through the running worker's free list.
+   A copied argument (spool_submit_copy) of up to DETACHED_INLINE_COPY bytes
+   lives in the item itself, so such submits do not allocate either; a
+   larger one is `heap_copy`, freed with the item. */
+#define DETACHED_INLINE_COPY 64
 typedef struct detached_task {
   work_item item;
   spool_fn fn;
   void *arg;
+  void *heap_copy; /* NULL, or arg's own allocation */
+  _Alignas(max_align_t) unsigned char inline_copy[DETACHED_INLINE_COPY];
 } detached_task;
 
 static detached_task *detached_alloc(worker *self) {
@@ -178,13 +184,32 @@ static detached_task *detached_alloc(worker *self) {
 }
 
 void detached_free(work_item *item, worker *self) {
+  detached_task *t = container_of(item, detached_task, item);
+  free(t->heap_copy);
+  t->heap_copy = NULL;
   if (self && self->free_count < WORKER_FREE_ITEMS_MAX) {
     item->next = self->free_items;
     self->free_items = item;
     self->free_count++;
     return;
   }
-  free(container_of(item, detached_task, item));
+  free(t);
+}
+
+/* Gives t its own copy of arg's `size` bytes; false (t freed) when out of
+   memory. */
+static bool detached_copy(detached_task *t, const void *arg, size_t size, worker *self) {
+  if (size == 0) {
+    t->arg = NULL;
+  } else if (size <= DETACHED_INLINE_COPY) {
+    t->arg = memcpy(t->inline_copy, arg, size);
+  } else if ((t->heap_copy = malloc(size))) {
+    t->arg = memcpy(t->heap_copy, arg, size);
+  } else {
+    detached_free(&t->item, self);
+    return false;
+  }
+  return true;
 }
 
 worker *detached_run(work_item *item, worker *self) {
@@ -249,16 +274,19 @@ static void executor_wait_submits(spool_executor *ex) {
   }
 }
 
-int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out) {
+/* spool_submit() and, with `copy`, spool_submit_copy() (arg's `size`
+   bytes copied into the task's item). */
+static int submit_task(spool_executor *ex, spool_fn fn, const void *arg, size_t size, bool copy,
+                       spool_future **out) {
   if (out) *out = NULL;
-  if (!ex || !fn) return SPOOL_EINVAL;
+  if (!ex || !fn || (copy && !arg && size)) return SPOOL_EINVAL;
   worker *self = worker_of(ex, worker_self());
   if (!executor_accepting(ex)) return SPOOL_ESHUTDOWN;
 
   work_item *item;
   spool_future *f = NULL;
   if (out) {
-    int rc = future_new_task(&f, ex->handle, fn, arg);
+    int rc = future_new_task_copy(&f, ex->handle, fn, arg, size, copy);
     if (rc != SPOOL_OK) return rc;
     spool_future_retain(f); /* the queue's reference */
     item = &f->item;
@@ -266,7 +294,9 @@ int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out)
     detached_task *t = detached_alloc(self);
     if (!t) return SPOOL_ENOMEM;
     t->fn = fn;
-    t->arg = arg;
+    t->arg = (void *)arg;
+    t->heap_copy = NULL;
+    if (copy && !detached_copy(t, arg, size, self)) return SPOOL_ENOMEM;
     t->item.kind = WORK_DETACHED;
     t->item.run = detached_run;
     item = &t->item;
@@ -294,6 +324,15 @@ int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out)
   }
   if (out) *out = f;
   return SPOOL_OK;
+}
+
+int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out) {
+  return submit_task(ex, fn, arg, 0, false, out);
+}
+
+int spool_submit_copy(spool_executor *ex, spool_fn fn, const void *arg, size_t size,
+                      spool_future **out) {
+  return submit_task(ex, fn, arg, size, true, out);
 }
 
 /* ---- Create ------------------------------------------------------------- */

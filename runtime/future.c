@@ -21,6 +21,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* How long a blocking wait spins before it sleeps: about the cost of one
    thread wake-up on the development machine (2 cores, KVM), so spinning
@@ -37,8 +38,14 @@ static bool state_is_done(int s) {
   return s == FUTURE_FINISHED || s == FUTURE_CANCELLED;
 }
 
-static spool_future *future_alloc(void) {
-  spool_future *f = calloc(1, sizeof *f);
+/* Where a copied argument sharing the future's allocation begins
+   (spool_submit_copy): after the struct, aligned for any object. */
+#define FUTURE_COPY_OFFSET                                                                         \
+  ((sizeof(spool_future) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *                    \
+   _Alignof(max_align_t))
+
+static spool_future *future_alloc(size_t extra) {
+  spool_future *f = calloc(1, FUTURE_COPY_OFFSET + extra);
   if (!f) return NULL;
   if (pthread_mutex_init(&f->lock, NULL) != 0) {
     free(f);
@@ -59,11 +66,31 @@ static worker *task_item_run(work_item *item, worker *self) {
 }
 
 int future_new_task(spool_future **out, exec_handle *h, spool_fn fn, void *arg) {
-  spool_future *f = future_alloc();
+  return future_new_task_copy(out, h, fn, arg, 0, false);
+}
+
+int future_new_task_copy(spool_future **out, exec_handle *h, spool_fn fn, const void *arg,
+                         size_t size, bool copy) {
+  bool inside = copy && size <= FUTURE_INLINE_COPY_MAX;
+  spool_future *f = future_alloc(inside ? size : 0);
   if (!f) return SPOOL_ENOMEM;
+  f->arg = (void *)arg;
+  if (copy && size == 0) {
+    f->arg = NULL;
+  } else if (inside) {
+    f->arg = memcpy((char *)f + FUTURE_COPY_OFFSET, arg, size);
+  } else if (copy) {
+    /* Freed once the task has returned or was cancelled (future_complete),
+       or with the future if it never was. */
+    if (!(f->owned_copy = malloc(size))) {
+      pthread_mutex_destroy(&f->lock);
+      free(f);
+      return SPOOL_ENOMEM;
+    }
+    f->arg = memcpy(f->owned_copy, arg, size);
+  }
   f->is_task = true;
   f->fn = fn;
-  f->arg = arg;
   f->handle = h;
   handle_retain(h);
   f->item.kind = WORK_TASK;
@@ -74,7 +101,7 @@ int future_new_task(spool_future **out, exec_handle *h, spool_fn fn, void *arg) 
 
 int spool_future_create(spool_future **out) {
   if (!out) return SPOOL_EINVAL;
-  *out = future_alloc();
+  *out = future_alloc(0);
   return *out ? SPOOL_OK : SPOOL_ENOMEM;
 }
 
@@ -95,6 +122,7 @@ void spool_future_release(spool_future *f) {
     c = next;
   }
   if (f->handle) handle_release(f->handle);
+  free(f->owned_copy);
   pthread_mutex_destroy(&f->lock);
   free(f);
 }
@@ -120,6 +148,9 @@ spool_executor *future_executor_raw(const spool_future *f) {
    a fiber migrates only among its own executor's workers. */
 static worker *future_complete(spool_future *f, int final, int error, void *result,
                                worker *completer) {
+  /* The task has returned or will never run: its copied argument is dead. */
+  free(f->owned_copy);
+  f->owned_copy = NULL;
   pthread_mutex_lock(&f->lock);
   if (final == FUTURE_FINISHED) {
     f->error = error;

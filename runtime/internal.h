@@ -386,6 +386,9 @@ struct spool_future {
   spool_fn fn;         /* immutable */
   void *arg;           /* immutable */
   exec_handle *handle; /* immutable; NULL for created futures */
+  /* A copied argument too large to share the future's allocation
+     (spool_submit_copy); freed by whoever completes the future. */
+  void *owned_copy;
   /* Written by the completer before the release store of FINISHED. */
   void *result;
   int error;
@@ -398,6 +401,12 @@ struct spool_future {
 };
 
 int future_new_task(spool_future **out, exec_handle *h, spool_fn fn, void *arg);
+/* Copies of up to this many bytes share the future's allocation. */
+#define FUTURE_INLINE_COPY_MAX 256
+/* The same; with `copy`, the task gets its own copy of arg's `size` bytes
+   (NULL for 0): spool_submit_copy(). */
+int future_new_task_copy(spool_future **out, exec_handle *h, spool_fn fn, const void *arg,
+                         size_t size, bool copy);
 /* PENDING -> RUNNING; true if the caller now owns the run. */
 bool future_claim(spool_future *f);
 /* Runs a claimed task and completes it; returns the worker afterwards. */

@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "fib.h"
 #include "integrate.h"
+#include "loops.h"
 #include "matmul.h"
 #include "nqueens.h"
 #include "sort.h"
@@ -40,6 +41,12 @@ static const bench_kernel omp_kernels[] = {
     {&sort_problem, sort_compute_omp},
     {&matmul_problem, matmul_compute_omp},
     {&integrate_problem, integrate_compute_omp},
+    {&stream_problem, stream_compute_omp_static},
+    {&stencil_problem, stencil_compute_omp_static},
+    {&mandel_problem, mandel_compute_omp_static},
+    {&stream_dynamic_problem, stream_compute_omp_dynamic},
+    {&stencil_dynamic_problem, stencil_compute_omp_dynamic},
+    {&mandel_dynamic_problem, mandel_compute_omp_dynamic},
     {NULL, NULL},
 };
 

@@ -2,6 +2,7 @@
 #include "bench.h"
 #include "fib.h"
 #include "integrate.h"
+#include "loops.h"
 #include "matmul.h"
 #include "nqueens.h"
 #include "sort.h"
@@ -30,6 +31,9 @@ static const bench_kernel serial_kernels[] = {
     {&sort_problem, sort_compute_serial},
     {&matmul_problem, matmul_compute_serial},
     {&integrate_problem, integrate_compute_serial},
+    {&stream_problem, stream_compute_serial},
+    {&stencil_problem, stencil_compute_serial},
+    {&mandel_problem, mandel_compute_serial},
     {NULL, NULL},
 };
 

@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "fib.h"
 #include "integrate.h"
+#include "loops.h"
 #include "matmul.h"
 #include "micro.h"
 #include "nqueens.h"
@@ -48,6 +49,12 @@ static const bench_kernel spool_kernels[] = {
     {&sort_problem, sort_compute_spool},
     {&matmul_problem, matmul_compute_spool},
     {&integrate_problem, integrate_compute_spool},
+    {&stream_problem, stream_compute_spool},
+    {&stencil_problem, stencil_compute_spool},
+    {&mandel_problem, mandel_compute_spool},
+    {&loop_overhead_problem, loop_overhead_compute_spool},
+    {&map_problem, map_compute_spool},
+    {&submit_copy_problem, submit_copy_compute_spool},
     {&submit_rt_problem, submit_rt_compute_spool},
     {&tree_problem, tree_compute_spool},
     {&yield_rt_problem, yield_rt_compute_spool},

@@ -9,6 +9,7 @@
 #include "bench.h"
 #include "fib.h"
 #include "integrate.h"
+#include "loops.h"
 #include "matmul.h"
 #include "micro.h"
 #include "nqueens.h"
@@ -61,6 +62,9 @@ static const bench_kernel tbb_kernels[] = {
     {&sort_problem, sort_compute_tbb},
     {&matmul_problem, matmul_compute_tbb},
     {&integrate_problem, integrate_compute_tbb},
+    {&stream_problem, stream_compute_tbb},
+    {&stencil_problem, stencil_compute_tbb},
+    {&mandel_problem, mandel_compute_tbb},
     {&submit_rt_problem, submit_rt_compute_tbb},
     {&tree_problem, tree_compute_tbb},
     {nullptr, nullptr},
