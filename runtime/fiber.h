@@ -59,6 +59,12 @@ struct fiber {
      read nor written here: zero on a new mapping, and otherwise what its
      last user left (fiber_acquire() does not reset it). */
   void *data;
+  /* The runtime's too: the task group of the task running on this fiber
+     (runtime/group.c), NULL when none. It travels with the fiber, so a
+     task that migrates keeps its group. Written and read by the thread
+     running the fiber; NULL on a new mapping and whenever a fiber goes back
+     to the pool (no task runs on it then). */
+  struct spool_group *group;
 
   /* Set by stack.c when the stack is mapped; read-only afterwards (also
      read by the overflow handler). For a thread's own fiber (no spool
