@@ -69,7 +69,7 @@
    never freed; chunks are reachable from here, so leak checkers are quiet. */
 #define GROUP_CHUNK_SLOTS 256u
 #define GROUP_CHUNKS      4096u
-_Static_assert((uint64_t)GROUP_CHUNK_SLOTS * GROUP_CHUNKS <= (GROUP_TAG_BIT >> GROUP_TAG_SLOT_SHIFT),
+_Static_assert((uint64_t)GROUP_CHUNK_SLOTS *GROUP_CHUNKS <= (GROUP_TAG_BIT >> GROUP_TAG_SLOT_SHIFT),
                "a slot index fits in a tag");
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
