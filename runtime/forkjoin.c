@@ -66,8 +66,8 @@ static void frame_check_order(worker *self, fork_frame *fr) {
   deque_buffer *buf = d->owner_buffer;
   /* relaxed: a private slot, written by this thread */
   work_item *above = load_relaxed(&buf->slots[(d->lane.bottom - 1) & buf->mask]);
-  if (above != &fr->item && above->kind == WORK_FRAME &&
-      above->owner_tag == self->dq.lane.tag && !frame_done(fr))
+  if (above != &fr->item && above->kind == WORK_FRAME && above->owner_tag == self->dq.lane.tag &&
+      !frame_done(fr))
     spool_misuse("spool_sync() out of order: a frame forked after this one has not been synced; "
                  "sync frames in the reverse order of their forks");
 }

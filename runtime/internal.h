@@ -265,7 +265,7 @@ struct spool_group {
      finish brings the count to 0 with GROUP_JOINERS set. */
   _Alignas(SPOOL_CACHE_LINE) event joined;
   pthread_mutex_t lock;
-  spool_future *zero; /* under lock */
+  spool_future *zero;     /* under lock */
   spool_group *next_free; /* the registry's free list, under its lock */
 };
 
