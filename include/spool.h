@@ -442,7 +442,9 @@ int spool_group_submit(spool_group *g, spool_fn fn, void *arg, spool_future **ou
  * From one of g's own members (or a frame of one): SPOOL_ESTATE, since the
  * join would wait for its caller. A join from a task that a member of g is
  * waiting under (a member that ran it inline, e.g. by
- * spool_future_result()) waits for ever. SPOOL_EINVAL for a NULL g or a NaN
+ * spool_future_result()) waits for ever, and so does a join (or a destroy)
+ * from a done callback of one of g's members: a member counts as finished
+ * only after its callbacks have run. SPOOL_EINVAL for a NULL g or a NaN
  * timeout. */
 int spool_group_join(spool_group *g, double timeout);
 
