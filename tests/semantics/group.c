@@ -13,6 +13,14 @@ SPOOL_SUITE(group);
 static spool_executor *g_ex;
 static spool_group *g_group;
 
+/* Counts into the atomic_long at arg, after a pause for others to run. */
+static int slow_count(void *arg, void **result) {
+  (void)result;
+  sched_yield();
+  atomic_fetch_add((atomic_long *)arg, 1);
+  return 0;
+}
+
 /* ---- Arguments ------------------------------------------------------------- */
 
 Test(group, null_arguments) {
@@ -222,6 +230,46 @@ Test(group, a_join_inside_a_task_waits_cooperatively_on_one_worker) {
   spool_executor_destroy(g_ex);
 }
 
+/* A finite timeout inside a task: the join blocks its thread, while the
+   other worker runs the members (or they stay blocked: a timeout). */
+static int join_with_timeout(void *arg, void **result) {
+  (void)result;
+  return spool_group_join(arg, 10.0);
+}
+
+/* Gives the join's code as the result (a task's own reserved code would
+   not pass through spool_run unchanged everywhere). */
+static int join_briefly(void *arg, void **result) {
+  *result = (void *)(intptr_t)spool_group_join(arg, 0.05);
+  return 0;
+}
+
+Test(group, a_join_inside_a_task_with_a_timeout) {
+  g_ex = executor_with(2);
+  cr_assert_not_null(g_ex);
+  spool_group *g;
+  cr_assert_eq(spool_group_create(g_ex, &g), SPOOL_OK);
+  atomic_long n;
+  atomic_init(&n, 0);
+  for (int i = 0; i < 500; i++)
+    cr_assert_eq(spool_group_submit(g, slow_count, &n, NULL), SPOOL_OK);
+  cr_assert_eq(spool_run(g_ex, join_with_timeout, g, NULL), SPOOL_OK);
+  cr_assert_eq(atomic_load(&n), 500);
+
+  blocker b;
+  blocker_init(&b, NULL);
+  cr_assert_eq(spool_group_submit(g, task_block, &b, NULL), SPOOL_OK);
+  cr_assert(await_at_least(&b.started, 1, TEST_SETTLE_S));
+  void *rc = NULL;
+  cr_assert_eq(spool_run(g_ex, join_briefly, g, &rc), SPOOL_OK);
+  cr_assert_eq((intptr_t)rc, SPOOL_ETIMEDOUT);
+  blocker_release(&b);
+  cr_assert_eq(spool_group_join(g, SPOOL_FOREVER), SPOOL_OK);
+  blocker_destroy(&b);
+  spool_group_destroy(g);
+  spool_executor_destroy(g_ex);
+}
+
 static int join_own_group(void *arg, void **result) {
   (void)result;
   int a = spool_group_join(arg, SPOOL_FOREVER);
@@ -381,13 +429,6 @@ Test(group, a_fire_and_forget_error_is_kept_for_both_joins) {
 }
 
 /* ---- Destroy ---------------------------------------------------------------- */
-
-static int slow_count(void *arg, void **result) {
-  (void)result;
-  sched_yield();
-  atomic_fetch_add((atomic_long *)arg, 1);
-  return 0;
-}
 
 Test(group, destroy_waits_for_members_and_their_futures_stay_valid) {
   g_ex = executor_with(2);
