@@ -176,7 +176,7 @@ typedef struct spool_task {
  *                  taken by a thief
  *   cancelled      tasks cancelled before they started (cancelled futures,
  *                  and fire-and-forget tasks dropped by
- *                  spool_shutdown(cancel_futures))
+ *                  spool_shutdown(cancel_futures) or spool_group_cancel())
  *   nested_waits   waits that ran other work on the waiting task's own
  *                  stack (at the max_fibers cap)
  *   seconds_asleep time the worker slept for lack of work */
