@@ -38,8 +38,9 @@
  * Visibility. Everything a task did happens-before the return of any call
  *   that observes its completion: result, exception, a done() that returns
  *   true, wait, as_completed_next, its callbacks, the yields, spool_sync,
- *   spool_join, spool_shutdown(wait), and (for their bodies and items)
- *   spool_for and spool_map.
+ *   spool_join, spool_shutdown(wait), spool_group_join and
+ *   spool_group_destroy, and (for their bodies and items) spool_for and
+ *   spool_map.
  *
  * Callbacks added before completion run once, in the order added, on the
  *   thread that completed or cancelled the future (before
@@ -116,6 +117,7 @@ const char *spool_strerror(int code);
 typedef struct spool_executor spool_executor;         /* opaque */
 typedef struct spool_future spool_future;             /* opaque, reference-counted */
 typedef struct spool_as_completed spool_as_completed; /* opaque */
+typedef struct spool_group spool_group;               /* opaque: see "Task groups" */
 
 /* A task: returns 0, or its error code; may store a result in *result
    (NULL on entry). */
@@ -214,7 +216,7 @@ typedef struct spool_task {
  *                  taken by a thief
  *   cancelled      tasks cancelled before they started (cancelled futures,
  *                  and fire-and-forget tasks dropped by
- *                  spool_shutdown(cancel_futures))
+ *                  spool_shutdown(cancel_futures) or spool_group_cancel())
  *   nested_waits   waits that ran other work on the waiting task's own
  *                  stack (at the max_fibers cap)
  *   seconds_asleep time the worker slept for lack of work */
@@ -258,8 +260,11 @@ int spool_executor_create(spool_executor **ex, const spool_config *c);
  * future (one reference for the caller); with `out` NULL the task is
  * fire-and-forget: no future is allocated and a failure is reported by the
  * next spool_join(). From a worker of `ex` the task goes onto that worker's
- * deque, from anywhere else onto an injection queue. Returns SPOOL_EINVAL
- * (NULL ex or fn), SPOOL_ESHUTDOWN after spool_shutdown(), SPOOL_ENOMEM. */
+ * deque, from anywhere else onto an injection queue. Called by a member of
+ * a task group (see "Task groups"), the task joins that group, and returns
+ * SPOOL_ECANCELLED (nothing scheduled) once the group is cancelled.
+ * Returns SPOOL_EINVAL (NULL ex or fn), SPOOL_ESHUTDOWN after
+ * spool_shutdown(), SPOOL_ENOMEM. */
 int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out);
 
 /* As spool_submit(), but the task receives a pointer to its own copy of
@@ -498,6 +503,104 @@ int spool_for(spool_executor *ex, size_t begin, size_t end, size_t grain, spool_
  * SPOOL_ESHUTDOWN / SPOOL_ENOMEM: as spool_for(). */
 int spool_map(spool_executor *ex, spool_fn fn, void *const *args, size_t n, void **results,
               int *errors);
+
+/* ---- Task groups: a scoped join ----------------------------------------- *
+ *
+ * spool_join() covers the whole executor. A group lets a program that runs
+ * several computations on one executor (a server's requests, two libraries
+ * sharing it) join, cancel and account for one of them.
+ *
+ *     spool_group *g;
+ *     spool_group_create(ex, &g);
+ *     spool_group_submit(g, crawl, root, NULL);  // crawl submits more
+ *     int rc = spool_group_join(g, SPOOL_FOREVER); // all of them, only them
+ *     spool_group_destroy(g);
+ *
+ * Membership. A task submitted with spool_group_submit(g, ...) is a member
+ * of g, and so is every task a member submits with spool_submit() (and
+ * spool_submit_copy()), transitively: also from a frame the member forked,
+ * whichever worker runs the frame and whenever. Forks belong to their task
+ * anyway. spool_group_submit(g2, ...) from inside a member of g1 makes a
+ * member of g2 only. A task belongs to at most one group. A submit to
+ * another executor, and a task submitted from a done callback, inherit
+ * nothing (a callback is not part of the task).
+ *
+ * Cost. Membership costs a submit one atomic read-modify-write of the
+ * group (and a finish another); spool_fork() pays nothing for it.
+ *
+ * Lifetime. The executor must outlive every use of the group but
+ * spool_group_destroy(): a group whose executor was destroyed (after its
+ * members finished, as spool_executor_destroy() waits for them) may still
+ * be destroyed, nothing else. At most 2^20 groups exist at once, each with
+ * at most 2^29 unfinished members (beyond: SPOOL_ENOMEM). A destroyed
+ * group's memory is kept for later groups (a few hundred bytes each).
+ *
+ * NULL where a group is needed: SPOOL_EINVAL (spool_group_cancelled():
+ * false; spool_group_destroy(NULL) does nothing). */
+
+/* A new, empty group of `ex` in *out (NULL on failure). SPOOL_EINVAL for a
+ * NULL argument, SPOOL_ENOMEM. Creating a group schedules nothing, so it
+ * also succeeds after spool_shutdown(). */
+int spool_group_create(spool_executor *ex, spool_group **out);
+
+/* spool_submit() on the group's executor, the task a member of g (and not
+ * of the group the caller may belong to). Returns SPOOL_ECANCELLED (*out
+ * NULL, nothing scheduled) once the group is cancelled; otherwise as
+ * spool_submit(): SPOOL_ESHUTDOWN after spool_shutdown(), SPOOL_ENOMEM. */
+int spool_group_submit(spool_group *g, spool_fn fn, void *arg, spool_future **out);
+
+/* Waits until every member has finished (a suspended member has not):
+ * those submitted so far and every member they submit meanwhile. Members of
+ * other groups and ungrouped tasks do not delay it; spool_join() still
+ * waits for members too.
+ *
+ * Returns SPOOL_OK; SPOOL_ETIMEDOUT; or the error code of the first
+ * fire-and-forget member that failed since the group's previous join
+ * (exactly one of several concurrent joiners sees it; a join that times out
+ * leaves it for the next). That error is also kept for spool_join(), so
+ * neither scope loses it. A cancel is not an error: a join after
+ * spool_group_cancel() returns SPOOL_OK unless a member failed.
+ *
+ * Inside a task, with SPOOL_FOREVER the join waits cooperatively, as
+ * spool_yield_until_done() does: the task is suspended and the worker runs
+ * other work (members included) meanwhile, so the task may resume on
+ * another worker (see "Migration"). With a finite timeout inside a task
+ * the join still blocks the worker's thread: its queued work is published
+ * to other workers first, but on one worker members queued behind the
+ * joiner cannot run, and the join times out. Outside tasks it blocks.
+ * A timeout of 0 polls.
+ *
+ * From one of g's own members (or a frame of one): SPOOL_ESTATE, since the
+ * join would wait for its caller. A join from a task that a member of g is
+ * waiting under (a member that ran it inline, e.g. by
+ * spool_future_result()) waits for ever, and so does a join (or a destroy)
+ * from a done callback of one of g's members: a member counts as finished
+ * only after its callbacks have run. SPOOL_EINVAL for a NULL g or a NaN
+ * timeout. */
+int spool_group_join(spool_group *g, double timeout);
+
+/* Cancels the group: every member not yet started is cancelled before the
+ * call returns (its future becomes cancelled, its callbacks run; a
+ * fire-and-forget member is dropped; both count in spool_stats.cancelled,
+ * and as finished for the joins), and every later submit to the group
+ * from anywhere, spool_submit() from inside a running member included,
+ * returns SPOOL_ECANCELLED with *out NULL. Members already running or
+ * suspended go on; they may poll spool_group_cancelled() to stop early. A
+ * member whose submit raced with the cancel is cancelled when a worker
+ * reaches it. To find queued members the call takes every queued item of
+ * the executor as a thief and puts the others back (through the injection
+ * queues), so it costs time in proportion to the executor's queued work.
+ * Idempotent. SPOOL_OK, or SPOOL_EINVAL for NULL. */
+int spool_group_cancel(spool_group *g);
+
+/* Whether spool_group_cancel() was called on g (false for NULL). */
+bool spool_group_cancelled(const spool_group *g);
+
+/* spool_group_join(g, SPOOL_FOREVER) (cooperative inside a task; the
+ * join's error, if any, is discarded), then frees the group. Futures of its
+ * members stay valid. NULL does nothing. From inside one of g's members:
+ * misuse (aborts with a message), since it would wait for itself. */
+void spool_group_destroy(spool_group *g);
 
 /* ---- Observability ------------------------------------------------------- */
 

@@ -171,6 +171,7 @@ typedef struct detached_task {
   void *arg;
   void *heap_copy; /* NULL, or arg's own allocation */
   _Alignas(max_align_t) unsigned char inline_copy[DETACHED_INLINE_COPY];
+  spool_group *group; /* NULL, or the group it belongs to (group.c) */
 } detached_task;
 
 static detached_task *detached_alloc(worker *self) {
@@ -212,18 +213,42 @@ static bool detached_copy(detached_task *t, const void *arg, size_t size, worker
   return true;
 }
 
+spool_group *detached_group(const work_item *item) {
+  return container_of(item, detached_task, item)->group;
+}
+
+void detached_drop(spool_executor *ex, work_item *item, worker *self) {
+  spool_group *g = container_of(item, detached_task, item)->group;
+  stats_count_cancelled(ex, self);
+  detached_free(item, self);
+  join_count_finished(ex, self);
+  if (g) group_member_finished(g);
+}
+
 worker *detached_run(work_item *item, worker *self) {
   detached_task *t = container_of(item, detached_task, item);
   spool_executor *ex = self->ex;
+  spool_group *g = t->group;
+  if (g && group_member_cancelled(g)) {
+    detached_drop(ex, item, self);
+    return self;
+  }
   void *result = NULL;
+  spool_group *outer = group_scope_enter(self, g);
   frame_watch fw = frame_watch_begin(self);
   int error = t->fn(t->arg, &result);
   self = worker_self(); /* the task may have moved to another worker */
   frame_watch_end(fw, self);
+  group_scope_leave(self, outer);
   STAT_ADD(self, tasks_run, 1);
-  if (error) join_record_error(ex, task_error(error));
+  if (error) {
+    /* Kept twice: for spool_join() and for the group's join. */
+    join_record_error(ex, task_error(error));
+    if (g) group_record_error(g, task_error(error));
+  }
   detached_free(item, self);
   join_count_finished(ex, self);
+  if (g) group_member_finished(g); /* the last access to g */
   return self;
 }
 
@@ -274,29 +299,43 @@ static void executor_wait_submits(spool_executor *ex) {
   }
 }
 
-/* spool_submit() and, with `copy`, spool_submit_copy() (arg's `size`
-   bytes copied into the task's item). */
-static int submit_task(spool_executor *ex, spool_fn fn, const void *arg, size_t size, bool copy,
-                       spool_future **out) {
-  if (out) *out = NULL;
-  if (!ex || !fn || (copy && !arg && size)) return SPOOL_EINVAL;
-  worker *self = worker_of(ex, worker_self());
+/* Schedules fn(arg) as a task of group g (NULL: none); with `copy`, the
+   task gets its own copy of arg's `size` bytes (spool_submit_copy). The
+   caller has checked ex, fn and arg and cleared *out. */
+static int submit_task(spool_executor *ex, worker *self, spool_group *g, spool_fn fn,
+                       const void *arg, size_t size, bool copy, spool_future **out) {
   if (!executor_accepting(ex)) return SPOOL_ESHUTDOWN;
+  if (g) {
+    /* Counted before it is published (group.c), or refused if cancelled. */
+    int rc = group_member_enter(g);
+    if (rc != SPOOL_OK) return rc;
+  }
 
   work_item *item;
   spool_future *f = NULL;
   if (out) {
     int rc = future_new_task_copy(&f, ex->handle, fn, arg, size, copy);
-    if (rc != SPOOL_OK) return rc;
+    if (rc != SPOOL_OK) {
+      if (g) group_member_finished(g);
+      return rc;
+    }
+    f->group = g;
     spool_future_retain(f); /* the queue's reference */
     item = &f->item;
   } else {
     detached_task *t = detached_alloc(self);
-    if (!t) return SPOOL_ENOMEM;
+    if (!t) {
+      if (g) group_member_finished(g);
+      return SPOOL_ENOMEM;
+    }
     t->fn = fn;
     t->arg = (void *)arg;
+    t->group = g;
     t->heap_copy = NULL;
-    if (copy && !detached_copy(t, arg, size, self)) return SPOOL_ENOMEM;
+    if (copy && !detached_copy(t, arg, size, self)) { /* it freed t */
+      if (g) group_member_finished(g);
+      return SPOOL_ENOMEM;
+    }
     t->item.kind = WORK_DETACHED;
     t->item.run = detached_run;
     item = &t->item;
@@ -320,6 +359,7 @@ static int submit_task(spool_executor *ex, spool_fn fn, const void *arg, size_t 
     } else {
       detached_free(item, self);
     }
+    if (g) group_member_finished(g);
     return rc;
   }
   if (out) *out = f;
@@ -327,12 +367,27 @@ static int submit_task(spool_executor *ex, spool_fn fn, const void *arg, size_t 
 }
 
 int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out) {
-  return submit_task(ex, fn, arg, 0, false, out);
+  if (out) *out = NULL;
+  if (!ex || !fn) return SPOOL_EINVAL;
+  worker *self = worker_of(ex, worker_self());
+  /* A task submitted by a group's task (or one of its stolen frames)
+     belongs to that group. */
+  return submit_task(ex, self, group_of_current_task(self), fn, arg, 0, false, out);
 }
 
 int spool_submit_copy(spool_executor *ex, spool_fn fn, const void *arg, size_t size,
                       spool_future **out) {
-  return submit_task(ex, fn, arg, size, true, out);
+  if (out) *out = NULL;
+  if (!ex || !fn || (!arg && size)) return SPOOL_EINVAL;
+  worker *self = worker_of(ex, worker_self());
+  return submit_task(ex, self, group_of_current_task(self), fn, arg, size, true, out);
+}
+
+int executor_submit(spool_executor *ex, spool_group *g, spool_fn fn, void *arg,
+                    spool_future **out) {
+  if (out) *out = NULL;
+  if (!ex || !fn) return SPOOL_EINVAL;
+  return submit_task(ex, worker_of(ex, worker_self()), g, fn, arg, 0, false, out);
 }
 
 /* ---- Create ------------------------------------------------------------- */
@@ -520,9 +575,7 @@ static void executor_cancel_queued(spool_executor *ex, worker *caller) {
         break;
       }
       case WORK_DETACHED:
-        stats_count_cancelled(ex, caller);
-        detached_free(item, caller);
-        join_count_finished(ex, caller);
+        detached_drop(ex, item, caller);
         break;
       default:
         item->next = keep;

@@ -61,6 +61,12 @@ struct fiber {
   void *data;
   /* Trace slices open on this fiber (trace.c); only touched when tracing. */
   uint32_t trace_open;
+  /* The runtime's too: the task group of the task running on this fiber
+     (runtime/group.c), NULL when none. It travels with the fiber, so a
+     task that migrates keeps its group. Written and read by the thread
+     running the fiber; NULL on a new mapping and whenever a fiber goes back
+     to the pool (no task runs on it then). */
+  struct spool_group *group;
 
   /* Set by stack.c when the stack is mapped; read-only afterwards (also
      read by the overflow handler). For a thread's own fiber (no spool

@@ -60,15 +60,17 @@ static bool frame_done(void *arg);
 #ifdef SPOOL_DEBUG_CHECKS
 /* Sync order: the private region holds only frames of the task running on
    this fiber (the loop pops newer items first, and parking publishes), so a
-   frame of this fiber lying above fr was forked after it and not synced. */
+   frame with this task's tag (its fiber's; for a group's task, its group's
+   and a hash of the fiber) lying above fr was forked after it and not
+   synced. */
 static void frame_check_order(worker *self, fork_frame *fr) {
   deque *d = &self->dq;
   if (d->lane.bottom <= d->lane.split) return;
   deque_buffer *buf = d->owner_buffer;
   /* relaxed: a private slot, written by this thread */
   work_item *above = load_relaxed(&buf->slots[(d->lane.bottom - 1) & buf->mask]);
-  if (above != &fr->item && above->kind == WORK_FRAME &&
-      above->owner_tag == fiber_tag(self->current) && !frame_done(fr))
+  if (above != &fr->item && above->kind == WORK_FRAME && above->owner_tag == self->dq.lane.tag &&
+      !frame_done(fr))
     spool_misuse("spool_sync() out of order: a frame forked after this one has not been synced; "
                  "sync frames in the reverse order of their forks");
 }
@@ -83,7 +85,7 @@ void frame_watch_end(frame_watch fw, worker *self) {
   for (int64_t i = from; i < d->lane.bottom; i++) {
     /* relaxed: a private slot, written by this thread */
     work_item *it = load_relaxed(&deque_slots(d)[i & d->lane.mask]);
-    if (it->kind == WORK_FRAME && it->owner_tag == fiber_tag(fw.f))
+    if (it->kind == WORK_FRAME && it->owner_tag == fw.tag)
       spool_misuse("a task returned without calling spool_sync() on a frame it forked; every "
                    "spool_fork() needs its spool_sync() before the function returns");
   }
@@ -100,10 +102,14 @@ static void frame_call(fork_frame *fr) {
 /* Run by whoever took the frame's entry from a deque. */
 static worker *frame_run(work_item *item, worker *self) {
   fork_frame *fr = container_of(item, fork_frame, item);
+  /* The frame runs as part of the task that forked it, in that task's
+     group, whichever worker took it (its tag names the group). */
+  spool_group *outer = group_scope_enter(self, group_of_tag(item->owner_tag));
   frame_watch fw = frame_watch_begin(self);
   frame_call(fr);
   self = worker_self(); /* the function may have moved to another worker */
   frame_watch_end(fw, self);
+  group_scope_leave(self, outer);
   /* acq_rel: release publishes result/error to the syncer's acquire load;
      this is the runner's last access to the frame (file comment). */
   uintptr_t old = atomic_exchange_explicit(&fr->state, FRAME_DONE, memory_order_acq_rel);

@@ -181,16 +181,28 @@ static worker *future_complete(spool_future *f, int final, int error, void *resu
   return completer ? worker_self() : NULL;
 }
 
+static worker *task_cancelled(spool_future *f, spool_executor *ex, worker *self);
+
 worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex) {
+  spool_group *g = f->group; /* alive: f is an unfinished member */
+  if (g && group_member_cancelled(g)) {
+    /* Claimed, not started: cancelled after all. Only the claimer moves
+       the state from RUNNING; release: pairs with future_state(). */
+    store_release(&f->state, FUTURE_CANCELLED);
+    return task_cancelled(f, ex, self);
+  }
   void *result = NULL;
+  spool_group *outer = group_scope_enter(self, g);
   frame_watch fw = frame_watch_begin(self);
   int error = f->fn(f->arg, &result);
   self = worker_self(); /* the task may have moved to another worker */
   frame_watch_end(fw, self);
+  group_scope_leave(self, outer);
   STAT_ADD(self, tasks_run, 1);
   self = future_complete(f, FUTURE_FINISHED, task_error(error), result, self);
   /* Finished only after the callbacks have run (join.c's invariant). */
   join_count_finished(ex, self);
+  if (g) group_member_finished(g); /* the last access to g */
   return self;
 }
 
@@ -198,9 +210,11 @@ worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex) {
    CANCELLED: callbacks, then the join count, on the caller's slot (the one
    it is on after the callbacks). Returns that worker. */
 static worker *task_cancelled(spool_future *f, spool_executor *ex, worker *self) {
+  spool_group *g = f->group;
   self = future_complete(f, FUTURE_CANCELLED, 0, NULL, self);
   stats_count_cancelled(ex, self);
   join_count_finished(ex, self);
+  if (g) group_member_finished(g); /* the last access to g */
   return self;
 }
 

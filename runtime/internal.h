@@ -248,6 +248,82 @@ void worker_before_block(worker *self);
    sleeper (fenced: the thief may be about to sleep). */
 void worker_publish(worker *self);
 
+/* ---- Task groups (group.c) ---------------------------------------------- */
+
+/* A task's group travels with the task: in its fiber while it runs
+   (fiber.group), and in the tag of every frame it forks (the tag the fork
+   already writes, so forking costs nothing more). A tag with GROUP_TAG_BIT
+   carries the group's slot index in bits 11-30 and a hash of the forking
+   fiber in bits 0-10 (for the debug checks of forkjoin.c). */
+#define GROUP_TAG_BIT        0x80000000u
+#define GROUP_TAG_SLOT_SHIFT 11
+#define GROUP_TAG_FIBER_MASK 0x7ffu
+
+/* The state word of a group: members counted and not yet finished, and two
+   flags. Every member's submit adds one (one shared atomic per group task),
+   its finish takes one away. */
+#define GROUP_JOINERS   0x80000000u /* someone waits for the count to reach 0 */
+#define GROUP_CANCELLED 0x40000000u /* spool_group_cancel() was called */
+#define GROUP_COUNT     0x3fffffffu
+
+/* Groups live in type-stable slots (group.c): a slot is never returned to
+   the allocator, so a finishing member that signals a group's joiners
+   after the group was destroyed touches a live object (a spurious wake-up
+   for the slot's next group at worst). */
+struct spool_group {
+  /* Immutable while the slot exists: GROUP_TAG_BIT | slot << shift. */
+  uint32_t tag;
+  /* Set by create; read by cancel (its drain). */
+  spool_executor *ex;
+  /* GROUP_COUNT | GROUP_CANCELLED | GROUP_JOINERS: RMW by submitters,
+     finishers, joiners and cancel; own cache line (the shared atomic). */
+  _Alignas(SPOOL_CACHE_LINE) _Atomic uint32_t state;
+  /* The first error of a fire-and-forget member since the last join: CAS
+     from 0 by a finishing member, exchange by a join that returns. */
+  _Atomic int first_error;
+  /* Type-stable (initialised once per slot, never destroyed): blocking
+     joiners sleep on `joined`; cooperative joiners (inside a task) yield
+     on `zero` (a created future, under lock), completed by the member whose
+     finish brings the count to 0 with GROUP_JOINERS set. */
+  _Alignas(SPOOL_CACHE_LINE) event joined;
+  pthread_mutex_t lock;
+  spool_future *zero;     /* under lock */
+  spool_group *next_free; /* the registry's free list, under its lock */
+};
+
+static inline uint32_t group_context_tag(const spool_group *g, const fiber *f) {
+  uint32_t h = (uint32_t)(((uint64_t)(uintptr_t)f * 0x9E3779B97F4A7C15ull) >> 53);
+  return g->tag | (h & GROUP_TAG_FIBER_MASK);
+}
+
+/* The group a frame's tag names (NULL: an ungrouped task's frame). */
+spool_group *group_of_tag(uint32_t tag);
+
+/* The group of the task running on `self` (a worker of the executor the
+   caller submits to, or NULL): what spool_submit() and spool_submit_copy()
+   give the task they schedule. */
+static inline spool_group *group_of_current_task(worker *self) {
+  return self ? self->current->group : NULL;
+}
+
+/* A member enters before it is published (counted, like join's R1):
+   SPOOL_OK, SPOOL_ECANCELLED (the group is cancelled) or SPOOL_ENOMEM (too
+   many members); on failure nothing is counted. */
+int group_member_enter(spool_group *g);
+/* A member finished (ran, was cancelled or dropped), after its callbacks;
+   or a submission that entered withdraws. The caller's last access to g. */
+void group_member_finished(spool_group *g);
+/* A fire-and-forget member failed (before group_member_finished()). */
+void group_record_error(spool_group *g, int error);
+/* Whether a member about to start must be cancelled instead. The caller
+   holds an unfinished member, so g is alive. */
+static inline bool group_member_cancelled(spool_group *g) {
+  /* acquire: pairs with the fetch_or of GROUP_CANCELLED in
+     spool_group_cancel() (any order would do: a late cancel simply lets the
+     member run, as for a member that started first). */
+  return (load_acquire(&g->state) & GROUP_CANCELLED) != 0;
+}
+
 /* ---- Suspension (suspend.c) --------------------------------------------- */
 
 /* A suspended task: its parked fiber, and how many events it still waits
@@ -302,15 +378,42 @@ worker *worker_after_switch(worker *self);
 worker *worker_loop(worker *self);
 
 /* A fiber's tag, written into the frames forked on it; debug builds use it
-   to tell whose frames lie in the private region (forkjoin.c). */
+   to tell whose frames lie in the private region (forkjoin.c). The top bit
+   is clear: a tag with it set names a task group (group_context_tag()). */
 static inline uint32_t fiber_tag(const fiber *f) {
-  return (uint32_t)((uintptr_t)f >> 4);
+  return (uint32_t)((uintptr_t)f >> 4) & ~GROUP_TAG_BIT;
+}
+/* The tag of the task running on f: its fiber's, or, for a group's task,
+   the group's with a hash of the fiber (group.c). */
+static inline uint32_t fiber_context_tag(const fiber *f) {
+  return f->group ? group_context_tag(f->group, f) : fiber_tag(f);
 }
 /* Switches the worker's record of the fiber it runs, and the tag the
    inline fork writes into frames (spool.h: spool__lane.tag). */
 static inline void worker_set_current(worker *self, fiber *f) {
   self->current = f;
-  self->dq.lane.tag = fiber_tag(f);
+  self->dq.lane.tag = fiber_context_tag(f);
+}
+
+/* Runs a task (or a stolen frame) of group g on the current fiber:
+   installs g as the fiber's group and the lane's tag; returns the group to
+   restore with group_scope_leave() on the worker the task returns on (the
+   same fiber, maybe another worker). */
+static inline spool_group *group_scope_enter(worker *self, spool_group *g) {
+  fiber *f = self->current;
+  spool_group *saved = f->group;
+  if (__builtin_expect(saved != g, 0)) {
+    f->group = g;
+    self->dq.lane.tag = fiber_context_tag(f);
+  }
+  return saved;
+}
+static inline void group_scope_leave(worker *self, spool_group *saved) {
+  fiber *f = self->current;
+  if (__builtin_expect(f->group != saved, 0)) {
+    f->group = saved;
+    self->dq.lane.tag = fiber_context_tag(f);
+  }
 }
 
 /* What runs a queued frame, for the lane (spool.h spool__lane.frame_run). */
@@ -326,9 +429,10 @@ typedef struct frame_watch {
   worker *w;
   fiber *f;
   int64_t bottom;
+  uint32_t tag; /* the watched task's frames carry it */
 } frame_watch;
 static inline frame_watch frame_watch_begin(worker *self) {
-  return (frame_watch){self, self->current, self->dq.lane.bottom};
+  return (frame_watch){self, self->current, self->dq.lane.bottom, self->dq.lane.tag};
 }
 /* Aborts with a message if the task that `fw` watched left a frame behind. */
 void frame_watch_end(frame_watch fw, worker *self);
@@ -389,6 +493,10 @@ struct spool_future {
   /* A copied argument too large to share the future's allocation
      (spool_submit_copy); freed by whoever completes the future. */
   void *owned_copy;
+  /* Immutable: the task group the task belongs to, or NULL. Dereferenced
+     only while the task is unfinished (group.c: the group outlives its
+     unfinished members). */
+  spool_group *group;
   /* Written by the completer before the release store of FINISHED. */
   void *result;
   int error;
@@ -433,6 +541,14 @@ worker *future_cancel_from(spool_future *f, worker *self);
 /* Fire-and-forget items (executor.c). */
 worker *detached_run(work_item *item, worker *self);
 void detached_free(work_item *item, worker *self);
+/* Drops a queued fire-and-forget task without running it (a cancel):
+   counted cancelled and finished, on `self`'s slot (NULL: not a worker). */
+void detached_drop(spool_executor *ex, work_item *item, worker *self);
+/* The group of a queued fire-and-forget task, or NULL. */
+spool_group *detached_group(const work_item *item);
+/* spool_submit() with an explicit group (NULL: none), for
+   spool_group_submit(). */
+int executor_submit(spool_executor *ex, spool_group *g, spool_fn fn, void *arg, spool_future **out);
 
 /* ---- Configuration and statistics -------------------------------------- */
 
