@@ -345,10 +345,12 @@ int spool_future_yield_until_done(spool_future *f);
 
 /* Makes fn(arg) available to other workers; no allocation, no reference
  * counting. On a thread that is no spool worker it runs fn at once and
- * spool_sync() returns its outcome. */
+ * spool_sync() returns its outcome. A NULL t does nothing; a NULL fn forks
+ * nothing and makes the following spool_sync(t) return SPOOL_EINVAL. */
 void spool_fork(spool_task *t, spool_fn fn, void *arg);
 
-/* Returns fn's code and result (*result NULL when the code is nonzero).
+/* Returns fn's code and result (*result NULL when the code is nonzero);
+ * SPOOL_EINVAL for a NULL t, or after a spool_fork() given a NULL fn.
  * If no other worker took the frame, it is popped and fn is called directly
  * (a few nanoseconds); if a thief is running it, the calling task is
  * suspended, as by spool_yield_until_done(), and resumes (perhaps on another
@@ -466,9 +468,12 @@ static inline spool__lane *spool__lane_self(void) {
 static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
   spool__lane *lane = spool__lane_self();
   int64_t b = 0;
-  /* relaxed: a hint that thieves set (deque.c, "requests"); the library's
-     spool_fork() answers it. */
-  if (__builtin_expect(!lane || (b = lane->bottom) >= lane->push_limit ||
+  /* A NULL frame or function goes to the library (which ignores the one
+     and records SPOOL_EINVAL for the other); for `&frame` and a named
+     function the compiler folds the tests away. relaxed: a hint that
+     thieves set (deque.c, "requests"); the library's spool_fork() answers
+     it. */
+  if (__builtin_expect(!t || !fn || !lane || (b = lane->bottom) >= lane->push_limit ||
                            __atomic_load_n(lane->publish_request, __ATOMIC_RELAXED) != 0,
                        0)) {
     spool_fork(t, fn, arg);
@@ -496,7 +501,8 @@ static inline int spool__sync_inline(spool_task *t, void **result) {
   spool__lane *lane = spool__lane_self();
   if (__builtin_expect(lane != SPOOL__NULL, 1)) {
     int64_t b = lane->bottom - 1;
-    /* relaxed: a private slot, written by this thread. */
+    /* relaxed: a private slot, written by this thread. No slot holds
+       NULL, so a NULL t goes to the library (SPOOL_EINVAL). */
     if (__builtin_expect(b >= lane->split &&
                              __atomic_load_n(&lane->slots[b & lane->mask], __ATOMIC_RELAXED) == t,
                          1)) {

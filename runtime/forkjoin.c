@@ -140,8 +140,20 @@ spool__run_fn forkjoin_frame_runner(void) {
    inline in the caller, and calls it for everything else. Every slow case
    below is a tail call, so the fast path saves no registers and builds no
    stack frame (checked with objdump). */
+/* A fork given no function: its sync reports SPOOL_EINVAL (spool.h). */
+static __attribute__((noinline)) void fork_invalid(fork_frame *fr) {
+  fr->error = SPOOL_EINVAL;
+  fr->result = NULL;
+  atomic_init(&fr->state, FRAME_DONE);
+}
+
 void spool_fork(spool_task *t, spool_fn fn, void *arg) {
+  if (__builtin_expect(!t, 0)) return; /* nothing to fork into: nothing to sync */
   fork_frame *fr = frame_of(t);
+  if (__builtin_expect(!fn, 0)) {
+    fork_invalid(fr);
+    return;
+  }
   fr->fn = fn;
   fr->arg = arg;
   worker *self = runtime_tls_worker; /* no switch point before its use */
@@ -225,6 +237,10 @@ static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *se
 }
 
 int spool_sync(spool_task *t, void **result) {
+  if (__builtin_expect(!t, 0)) {
+    if (result) *result = NULL;
+    return SPOOL_EINVAL;
+  }
   fork_frame *fr = frame_of(t);
   worker *self = runtime_tls_worker; /* no switch point before its use */
   if (__builtin_expect(!self || !deque_take_private_bottom(&self->dq, &fr->item), 0))
