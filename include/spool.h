@@ -85,7 +85,7 @@ extern "C" {
 #endif
 
 #define SPOOL_VERSION_MAJOR 0
-#define SPOOL_VERSION_MINOR 1
+#define SPOOL_VERSION_MINOR 2
 #define SPOOL_VERSION_PATCH 0
 
 #ifdef __cplusplus
@@ -349,7 +349,9 @@ int spool_future_yield_until_done(spool_future *f);
  * nothing and makes the following spool_sync(t) return SPOOL_EINVAL. */
 void spool_fork(spool_task *t, spool_fn fn, void *arg);
 
-/* Returns fn's code and result (*result NULL when the code is nonzero);
+/* Returns fn's code, unchanged (runtime codes included: a task may return
+ * the code a wait gave it), and result (*result NULL when the code is
+ * nonzero);
  * SPOOL_EINVAL for a NULL t, or after a spool_fork() given a NULL fn.
  * If no other worker took the frame, it is popped and fn is called directly
  * (a few nanoseconds); if a thief is running it, the calling task is
@@ -366,7 +368,7 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg);
 int spool_sync(spool_task *t, void **result);
 
 /* Runs a root task on `ex` and waits for it: the entry point from main().
- * Returns fn's code, or a runtime code. Inside a task of `ex` it calls fn
+ * Returns fn's code (unchanged, as spool_sync() does), or a runtime code. Inside a task of `ex` it calls fn
  * inline. */
 int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
 
@@ -511,11 +513,7 @@ static inline int spool__sync_inline(spool_task *t, void **result) {
       spool__frame *fr = SPOOL__CAST(spool__frame *, t);
       void *r = SPOOL__NULL;
       int error = fr->fn(fr->arg, &r);
-      if (__builtin_expect(error != 0, 0)) {
-        r = SPOOL__NULL;
-        /* A task's code inside the reserved block is reported as EINVAL. */
-        if (error >= -10999 && error <= -10001) error = SPOOL_EINVAL;
-      }
+      if (__builtin_expect(error != 0, 0)) r = SPOOL__NULL; /* the code as it is */
       if (result) *result = r;
       return error;
     }

@@ -90,7 +90,7 @@ void frame_watch_end(frame_watch fw, worker *self) {
 static void frame_call(fork_frame *fr) {
   void *result = NULL;
   int error = fr->fn(fr->arg, &result);
-  fr->error = task_error(error);
+  fr->error = error; /* unchanged, runtime codes included (DESIGN.md) */
   fr->result = error ? NULL : result;
 }
 
@@ -248,10 +248,7 @@ int spool_sync(spool_task *t, void **result) {
   /* The fast path: our own private bottom item, unseen by thieves. */
   void *r = NULL;
   int error = fr->fn(fr->arg, &r);
-  if (__builtin_expect(error != 0, 0)) {
-    r = NULL;
-    error = task_error(error);
-  }
+  if (__builtin_expect(error != 0, 0)) r = NULL; /* the code passes unchanged */
   if (result) *result = r;
   return error;
 }
@@ -262,7 +259,7 @@ int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result) {
   worker *self = worker_self();
   if (self && self->ex == ex) {
     void *r = NULL;
-    int error = task_error(fn(arg, &r));
+    int error = fn(arg, &r); /* unchanged, runtime codes included */
     if (result) *result = error ? NULL : r;
     return error;
   }
