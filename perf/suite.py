@@ -24,11 +24,13 @@ import time
 
 SIZES = ("tiny", "small", "full", "large")
 PEERS = ("tbb", "gomp", "iomp")
-IMPLS = ("serial", "serial_plain", "spool") + PEERS
+SPOOLS = ("spool", "spool-fn")  # typed fork-join; the same kernels with spool_fn
+IMPLS = ("serial", "serial_plain") + SPOOLS + PEERS
 IMPL_TITLES = {
     "serial": "serial (noinline)",
     "serial_plain": "serial (plain -O2)",
     "spool": "spool",
+    "spool-fn": "spool (spool_fn)",
     "tbb": "oneTBB task_group",
     "gomp": "OpenMP libgomp",
     "iomp": "OpenMP libomp",
@@ -37,6 +39,7 @@ BINARIES = {
     "serial": "perf_serial",
     "serial_plain": "perf_serial",
     "spool": "perf_spool",
+    "spool-fn": "perf_spool_fn",
     "tbb": "perf_tbb",
     "gomp": "perf_gomp",
     "iomp": "perf_iomp",
@@ -56,7 +59,7 @@ class Micro:
 
 
 MICROS = (
-    Micro("spawn", ("spool", "tbb", "gomp", "iomp"), "ns_per_spawn", "ns",
+    Micro("spawn", ("spool", "spool-fn", "tbb", "gomp", "iomp"), "ns_per_spawn", "ns",
           "per fork+sync: (fib 1 worker - serial) / forks", workers=1),
     Micro("submit_rt", ("spool", "tbb"), "ns_per_roundtrip", "ns",
           "per submit + result round trip from outside"),
@@ -243,7 +246,7 @@ def plan(args, available):
                 if impl in args.impls and (impl == "serial" or kernel == "fib"):
                     jobs.append((kernel, impl, 1))
             for w in args.workers:
-                for impl in ("spool",) + PEERS:
+                for impl in SPOOLS + PEERS:
                     if impl in args.impls and impl in available:
                         jobs.append((kernel, impl, w))
         else:
@@ -560,14 +563,14 @@ def micro_notes(args, series):
         s = series[("spawn", "spool", 1)]
         notes.append("spool %s on 1 worker: %.2fx the serial (noinline) time of %s" % (
             s.params.split(",")[0], ratio, fmt_time(serial)))
-        shaped = metric_of(series, ("spawn", "spool", 1), "shaped_seconds")
-        vs_shaped = metric_of(series, ("spawn", "spool", 1), "ns_per_spawn_vs_shaped")
+        shaped = metric_of(series, ("spawn", "spool-fn", 1), "shaped_seconds")
+        vs_shaped = metric_of(series, ("spawn", "spool-fn", 1), "ns_per_spawn_vs_shaped")
         if shaped and vs_shaped is not None:
-            notes.append("  the same code with a direct call of the forked spool_fn in place of "
+            notes.append("  spool-fn's code with a direct call of the forked spool_fn in place of "
                          "fork+sync takes %s (%.2fx the serial time);" % (
                              fmt_time(shaped), shaped / serial))
             notes.append("  against it, fork+sync alone cost %s per spawn" % fmt_ns(vs_shaped))
-    for impl in PEERS:
+    for impl in ("spool-fn",) + PEERS:
         r = metric_of(series, ("spawn", impl, 1), "ratio_to_serial")
         if r:
             notes.append("%s on 1 worker: %.1fx the serial time" % (IMPL_TITLES[impl], r))
