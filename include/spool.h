@@ -368,8 +368,8 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg);
 int spool_sync(spool_task *t, void **result);
 
 /* Runs a root task on `ex` and waits for it: the entry point from main().
- * Returns fn's code (unchanged, as spool_sync() does), or a runtime code. Inside a task of `ex` it calls fn
- * inline. */
+ * Returns fn's code (unchanged, as spool_sync() does), or a runtime code. Inside a task of `ex` it
+ * calls fn inline. */
 int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
 
 /* ---- Typed fork-join ----------------------------------------------------- *
@@ -441,11 +441,11 @@ int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
    unused static inline function defined in the main file (a macro's
    expansion is), GCC does not. */
 #if defined(__GNUC__)
-#define SPOOL__LIKELY(c)  __builtin_expect(!!(c), 1)
-#define SPOOL__HELPER     static inline __attribute__((unused))
+#define SPOOL__LIKELY(c) __builtin_expect(!!(c), 1)
+#define SPOOL__HELPER    static inline __attribute__((unused))
 #else
-#define SPOOL__LIKELY(c)  (c)
-#define SPOOL__HELPER     static inline
+#define SPOOL__LIKELY(c) (c)
+#define SPOOL__HELPER    static inline
 #endif
 
 #define spool_frame(NAME)            struct spool__typed_##NAME
@@ -453,37 +453,37 @@ int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
 #define SPOOL_SYNC(frame, NAME)      spool__sync_##NAME(frame)
 
 #define SPOOL_FORKABLE(RET, NAME, ...)                                                             \
-  SPOOL__FRAME(NAME, RET spool__result;, __VA_ARGS__)                                             \
-  SPOOL__HELPER int spool__run_##NAME(void *spool__f, void **spool__r) {                          \
-    spool_frame(NAME) *spool__fr = SPOOL__CAST(spool_frame(NAME) *, spool__f);                             \
+  SPOOL__FRAME(NAME, RET spool__result;, __VA_ARGS__)                                              \
+  SPOOL__HELPER int spool__run_##NAME(void *spool__f, void **spool__r) {                           \
+    spool_frame(NAME) *spool__fr = SPOOL__CAST(spool_frame(NAME) *, spool__f);                     \
     (void)spool__r;                                                                                \
-    spool__fr->spool__result = NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                                 \
+    spool__fr->spool__result = NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                         \
     return 0;                                                                                      \
   }                                                                                                \
   SPOOL__FORK_FN(NAME, __VA_ARGS__)                                                                \
-  SPOOL__HELPER RET spool__sync_##NAME(spool_frame(NAME) *spool__fr) {                                     \
-    if (SPOOL__LIKELY(SPOOL__TAKE(&spool__fr->spool__task)))                                         \
+  SPOOL__HELPER RET spool__sync_##NAME(spool_frame(NAME) * spool__fr) {                            \
+    if (SPOOL__LIKELY(SPOOL__TAKE(&spool__fr->spool__task)))                                       \
       return NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                                           \
-    (void)spool_sync(&spool__fr->spool__task, SPOOL__NULL);                                                \
-    return spool__fr->spool__result;                                                                       \
+    (void)(spool_sync)(&spool__fr->spool__task, SPOOL__NULL); /* the library's */                  \
+    return spool__fr->spool__result;                                                               \
   }                                                                                                \
   struct spool__typed_##NAME /* the user's semicolon ends this declaration */
 
 #define SPOOL_FORKABLE_VOID(NAME, ...)                                                             \
   SPOOL__FRAME(NAME, , __VA_ARGS__)                                                                \
-  SPOOL__HELPER int spool__run_##NAME(void *spool__f, void **spool__r) {                          \
-    spool_frame(NAME) *spool__fr = SPOOL__CAST(spool_frame(NAME) *, spool__f);                             \
+  SPOOL__HELPER int spool__run_##NAME(void *spool__f, void **spool__r) {                           \
+    spool_frame(NAME) *spool__fr = SPOOL__CAST(spool_frame(NAME) *, spool__f);                     \
     (void)spool__r;                                                                                \
     NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                                                    \
     return 0;                                                                                      \
   }                                                                                                \
   SPOOL__FORK_FN(NAME, __VA_ARGS__)                                                                \
-  SPOOL__HELPER void spool__sync_##NAME(spool_frame(NAME) *spool__fr) {                                    \
-    if (SPOOL__LIKELY(SPOOL__TAKE(&spool__fr->spool__task))) {                                       \
+  SPOOL__HELPER void spool__sync_##NAME(spool_frame(NAME) * spool__fr) {                           \
+    if (SPOOL__LIKELY(SPOOL__TAKE(&spool__fr->spool__task))) {                                     \
       NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                                                  \
       return;                                                                                      \
     }                                                                                              \
-    (void)spool_sync(&spool__fr->spool__task, SPOOL__NULL);                                                \
+    (void)(spool_sync)(&spool__fr->spool__task, SPOOL__NULL); /* the library's */                  \
   }                                                                                                \
   struct spool__typed_##NAME /* the user's semicolon ends this declaration */
 
@@ -497,10 +497,10 @@ int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
   };
 
 #define SPOOL__FORK_FN(NAME, ...)                                                                  \
-  SPOOL__HELPER void spool__fork_##NAME(spool_frame(NAME) *spool__fr,                                      \
+  SPOOL__HELPER void spool__fork_##NAME(spool_frame(NAME) * spool__fr,                             \
                                         SPOOL__LIST(SPOOL__PARAM, __VA_ARGS__)) {                  \
     SPOOL__EACH(SPOOL__STORE, __VA_ARGS__)                                                         \
-    spool_fork(&spool__fr->spool__task, spool__run_##NAME, spool__fr);                                             \
+    spool_fork(&spool__fr->spool__task, spool__run_##NAME, spool__fr);                             \
   }
 
 #define SPOOL__MEMBER(i, T) T spool__a##i;
@@ -510,24 +510,26 @@ int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
 
 /* SPOOL__EACH(M, T1..Tk): M(1, T1) ... M(k, Tk); SPOOL__LIST: the same,
    comma-separated. k is counted by SPOOL__NARG (at most 6). */
-#define SPOOL__CAT(a, b)                           SPOOL__CAT_(a, b)
-#define SPOOL__CAT_(a, b)                          a##b
-#define SPOOL__NARG(...)                           SPOOL__NARG_(__VA_ARGS__, 6, 5, 4, 3, 2, 1, 0)
+#define SPOOL__CAT(a, b)                             SPOOL__CAT_(a, b)
+#define SPOOL__CAT_(a, b)                            a##b
+#define SPOOL__NARG(...)                             SPOOL__NARG_(__VA_ARGS__, 6, 5, 4, 3, 2, 1, 0)
 #define SPOOL__NARG_(t1, t2, t3, t4, t5, t6, n, ...) n
-#define SPOOL__EACH(M, ...)                        SPOOL__CAT(SPOOL__EACH_, SPOOL__NARG(__VA_ARGS__))(M, __VA_ARGS__)
-#define SPOOL__EACH_1(M, t1)                       M(1, t1)
-#define SPOOL__EACH_2(M, t1, t2)                   M(1, t1) M(2, t2)
-#define SPOOL__EACH_3(M, t1, t2, t3)               M(1, t1) M(2, t2) M(3, t3)
-#define SPOOL__EACH_4(M, t1, t2, t3, t4)           M(1, t1) M(2, t2) M(3, t3) M(4, t4)
-#define SPOOL__EACH_5(M, t1, t2, t3, t4, t5)       M(1, t1) M(2, t2) M(3, t3) M(4, t4) M(5, t5)
-#define SPOOL__EACH_6(M, t1, t2, t3, t4, t5, t6)   M(1, t1) M(2, t2) M(3, t3) M(4, t4) M(5, t5) M(6, t6)
-#define SPOOL__LIST(M, ...)                        SPOOL__CAT(SPOOL__LIST_, SPOOL__NARG(__VA_ARGS__))(M, __VA_ARGS__)
-#define SPOOL__LIST_1(M, t1)                       M(1, t1)
-#define SPOOL__LIST_2(M, t1, t2)                   M(1, t1), M(2, t2)
-#define SPOOL__LIST_3(M, t1, t2, t3)               M(1, t1), M(2, t2), M(3, t3)
-#define SPOOL__LIST_4(M, t1, t2, t3, t4)           M(1, t1), M(2, t2), M(3, t3), M(4, t4)
-#define SPOOL__LIST_5(M, t1, t2, t3, t4, t5)       M(1, t1), M(2, t2), M(3, t3), M(4, t4), M(5, t5)
-#define SPOOL__LIST_6(M, t1, t2, t3, t4, t5, t6)   M(1, t1), M(2, t2), M(3, t3), M(4, t4), M(5, t5), M(6, t6)
+#define SPOOL__EACH(M, ...)                          SPOOL__CAT(SPOOL__EACH_, SPOOL__NARG(__VA_ARGS__))(M, __VA_ARGS__)
+#define SPOOL__EACH_1(M, t1)                         M(1, t1)
+#define SPOOL__EACH_2(M, t1, t2)                     M(1, t1) M(2, t2)
+#define SPOOL__EACH_3(M, t1, t2, t3)                 M(1, t1) M(2, t2) M(3, t3)
+#define SPOOL__EACH_4(M, t1, t2, t3, t4)             M(1, t1) M(2, t2) M(3, t3) M(4, t4)
+#define SPOOL__EACH_5(M, t1, t2, t3, t4, t5)         M(1, t1) M(2, t2) M(3, t3) M(4, t4) M(5, t5)
+#define SPOOL__EACH_6(M, t1, t2, t3, t4, t5, t6)                                                   \
+  M(1, t1) M(2, t2) M(3, t3) M(4, t4) M(5, t5) M(6, t6)
+#define SPOOL__LIST(M, ...)                  SPOOL__CAT(SPOOL__LIST_, SPOOL__NARG(__VA_ARGS__))(M, __VA_ARGS__)
+#define SPOOL__LIST_1(M, t1)                 M(1, t1)
+#define SPOOL__LIST_2(M, t1, t2)             M(1, t1), M(2, t2)
+#define SPOOL__LIST_3(M, t1, t2, t3)         M(1, t1), M(2, t2), M(3, t3)
+#define SPOOL__LIST_4(M, t1, t2, t3, t4)     M(1, t1), M(2, t2), M(3, t3), M(4, t4)
+#define SPOOL__LIST_5(M, t1, t2, t3, t4, t5) M(1, t1), M(2, t2), M(3, t3), M(4, t4), M(5, t5)
+#define SPOOL__LIST_6(M, t1, t2, t3, t4, t5, t6)                                                   \
+  M(1, t1), M(2, t2), M(3, t3), M(4, t4), M(5, t5), M(6, t6)
 
 /* ---- Observability ------------------------------------------------------- */
 
@@ -569,10 +571,12 @@ typedef struct spool__lane {
   int64_t push_limit;
   int64_t mask;
   void **slots;               /* the ring; relaxed atomic accesses */
-  const int *publish_request; /* nonzero: a thief asked for work */
+  const int *publish_request; /* nonzero: a thief asked for work (also found
+                                 at SPOOL__LANE_REQUEST_OFFSET from the lane) */
   spool__run_fn frame_run;    /* what a thief calls to run a frame */
   uint64_t forks;             /* spool_stats.forks (relaxed) */
   uint32_t tag;               /* the running fiber's tag, for debug checks */
+  uint64_t frame_word;        /* a frame's 8 bytes from `kind` to `tag`'s end, for one store */
 } spool__lane;
 
 /* The frame's layout inside spool_task (runtime/forkjoin.c asserts it). */
@@ -588,6 +592,10 @@ typedef struct SPOOL__MAY_ALIAS spool__frame {
   int error;
 } spool__frame;
 
+/* Where the deque's request flag lies relative to its lane (deque.h
+   asserts it): the inline fork reads it without loading the pointer. */
+#define SPOOL__LANE_REQUEST_OFFSET (-64)
+
 #define SPOOL__WORK_FRAME    2
 #define SPOOL__FRAME_PENDING 0
 
@@ -600,7 +608,9 @@ typedef struct SPOOL__MAY_ALIAS spool__frame {
 /* The library's side of the inline path (exported, not API). */
 extern __thread spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")));
 
-/* This thread's lane, NULL on a thread that is no worker. Read with a fresh
+/* This thread's lane; on a thread that is no worker, an idle lane where
+ * every fork and sync goes to the library (0.1's headers tested for NULL,
+ * which still works). Read with a fresh
  * thread-pointer access every time (volatile asm, memory clobber): a task
  * may resume on another thread between a fork and its sync, and the
  * compiler would otherwise reuse a thread-local's address across calls
@@ -637,16 +647,18 @@ static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
      function the compiler folds the tests away. relaxed: a hint that
      thieves set (deque.c, "requests"); the library's spool_fork() answers
      it. */
-  if (__builtin_expect(!t || !fn || !lane || (b = lane->bottom) >= lane->push_limit ||
-                           __atomic_load_n(lane->publish_request, __ATOMIC_RELAXED) != 0,
+  const int *request =
+      SPOOL__CAST(const int *, SPOOL__CAST(const char *, lane) + SPOOL__LANE_REQUEST_OFFSET);
+  if (__builtin_expect(!t || !fn || (b = lane->bottom) >= lane->push_limit ||
+                           __atomic_load_n(request, __ATOMIC_RELAXED) != 0,
                        0)) {
     spool_fork(t, fn, arg);
     return;
   }
   spool__frame *fr = SPOOL__CAST(spool__frame *, t);
-  fr->run = lane->frame_run;
-  fr->kind = SPOOL__WORK_FRAME;
-  fr->tag = lane->tag;
+  /* No `run`: the library runs frames by kind. kind and tag in one store. */
+  const uint64_t word = lane->frame_word;
+  __builtin_memcpy(SPOOL__CAST(char *, fr) + offsetof(spool__frame, kind), &word, sizeof word);
   fr->fn = fn;
   fr->arg = arg;
   /* relaxed: thieves read it after the release store of split that
@@ -667,7 +679,6 @@ static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
  * frame. No slot holds NULL, so a NULL t is never taken. */
 static inline bool spool__take_inline(spool_task *t) {
   spool__lane *lane = spool__lane_self();
-  if (__builtin_expect(lane == SPOOL__NULL, 0)) return false;
   int64_t b = lane->bottom - 1;
   /* relaxed: a private slot, written by this thread. */
   if (__builtin_expect(b < lane->split ||

@@ -95,7 +95,7 @@ static void frame_call(fork_frame *fr) {
 }
 
 /* Run by whoever took the frame's entry from a deque. */
-static worker *frame_run(work_item *item, worker *self) {
+worker *forkjoin_frame_run(work_item *item, worker *self) {
   fork_frame *fr = container_of(item, fork_frame, item);
   spool_executor *ex = self->ex;
   frame_watch fw = frame_watch_begin(self);
@@ -133,7 +133,7 @@ static __attribute__((noinline)) void fork_push_slow(worker *self, fork_frame *f
 }
 
 spool__run_fn forkjoin_frame_runner(void) {
-  return (spool__run_fn)frame_run;
+  return (spool__run_fn)forkjoin_frame_run;
 }
 
 /* The out-of-line fork; spool.h's spool__fork_inline() is its fast path,
@@ -164,7 +164,7 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   /* Everything a thief reads is written before the release store of split
      that publishes the slot (deque.c, I3). */
   atomic_init(&fr->state, FRAME_PENDING);
-  fr->item.run = frame_run;
+  fr->item.run = forkjoin_frame_run;
   fr->item.kind = WORK_FRAME;
   deque *d = &self->dq;
   fr->item.owner_tag = d->lane.tag;
@@ -183,7 +183,7 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
 }
 
 static bool frame_done(void *arg) {
-  /* acquire: pairs with the exchange in frame_run(). */
+  /* acquire: pairs with the exchange in forkjoin_frame_run(). */
   return load_acquire(&((fork_frame *)arg)->state) == FRAME_DONE;
 }
 
@@ -197,7 +197,7 @@ static void sync_slow(worker *self, fork_frame *fr) {
     continuation c;
     continuation_init(&c, self->ex, 1);
     uintptr_t expected = FRAME_PENDING;
-    /* acq_rel: pairs with the exchange in frame_run(): either the runner
+    /* acq_rel: pairs with the exchange in forkjoin_frame_run(): either the runner
        sees &c and signals it, or we see DONE and need not park. */
     if (atomic_compare_exchange_strong_explicit(&fr->state, &expected, (uintptr_t)&c,
                                                 memory_order_acq_rel, memory_order_acquire)) {
@@ -208,7 +208,7 @@ static void sync_slow(worker *self, fork_frame *fr) {
     return;
   }
   uintptr_t expected = FRAME_PENDING;
-  /* seq_cst: pairs with the exchange in frame_run(); asks the runner for a
+  /* seq_cst: pairs with the exchange in forkjoin_frame_run(); asks the runner for a
      wake-up before this worker may sleep in the nested wait. */
   atomic_compare_exchange_strong_explicit(&fr->state, &expected, FRAME_WAITED, memory_order_seq_cst,
                                           memory_order_acquire);

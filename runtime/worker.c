@@ -138,7 +138,7 @@ worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
   while (!done(arg)) {
     work_item *item = worker_find_work(self);
     if (item) {
-      self = item->run(item, self);
+      self = work_item_run(item, self);
       continue;
     }
     worker_idle(self, done, arg);
@@ -151,7 +151,7 @@ worker *worker_loop(worker *self) {
   for (;;) {
     work_item *item = worker_find_work(self);
     if (item) {
-      self = item->run(item, self);
+      self = work_item_run(item, self);
       continue;
     }
     if (!worker_idle(self, NULL, NULL)) break;
