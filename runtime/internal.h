@@ -27,11 +27,17 @@
 static inline bool error_is_reserved(int e) {
   return e >= SPOOL_RESERVED_MIN && e <= SPOOL_RESERVED_MAX;
 }
-/* A task's return code as the runtime reports it (DESIGN.md: a reserved
-   code returned by a task is SPOOL_EINVAL). */
+/* The first version's mapping of a task's reserved code to SPOOL_EINVAL.
+   Codes now pass through unchanged (DESIGN.md, changed 2026-12); only
+   forkjoin.c still calls this until the typed fork-join work removes it
+   there, with the header's inline path. Do not add users. */
 static inline int task_error(int e) {
   return error_is_reserved(e) ? SPOOL_EINVAL : e;
 }
+
+/* The most workers an executor may have (DESIGN.md, spool_config_init):
+   more is SPOOL_EINVAL at once, and the default is clamped to it. */
+#define SPOOL_MAX_WORKERS 4096u
 
 /* Prints one line naming the misuse and its fix, then aborts (the only way
    the library ever prints). */

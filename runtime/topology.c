@@ -43,7 +43,10 @@ unsigned topology_default_workers(void) {
     cpu_set_t set;
     n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
   }
-  return n < 1 ? 1u : (unsigned)n;
+  if (n < 1) return 1u;
+  /* Clamped: a machine with more hardware threads still gets a valid
+     executor by default. */
+  return (unsigned)n > SPOOL_MAX_WORKERS ? SPOOL_MAX_WORKERS : (unsigned)n;
 }
 
 static void cpuset_from_bitmap(cpu_set_t *out, hwloc_const_bitmap_t b) {
@@ -112,7 +115,10 @@ int topology_plan_make(topology_plan *p, unsigned workers, spool_bind bind) {
   if (!allowed) return SPOOL_ENOMEM;
   hwloc_topology_t topo = topology_load(allowed);
   int npu = topo ? hwloc_bitmap_weight(allowed) : 0;
-  if (workers == 0) workers = npu > 0 ? (unsigned)npu : topology_default_workers();
+  if (workers == 0) {
+    workers = npu > 0 ? (unsigned)npu : topology_default_workers();
+    if (workers > SPOOL_MAX_WORKERS) workers = SPOOL_MAX_WORKERS; /* the clamped default */
+  }
   p->workers = workers;
   p->spare_cpus = npu > 0 && (unsigned)npu > workers;
   p->node = calloc(workers, sizeof *p->node);
