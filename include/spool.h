@@ -269,9 +269,12 @@ int spool_current_worker(void);
 
 /* Waits for the future and returns SPOOL_OK with the task's result in
  * *result, or the task's error code (*result NULL), SPOOL_ECANCELLED, or
- * SPOOL_ETIMEDOUT. On a worker of the future's executor with
- * SPOOL_FOREVER, a task not yet started is claimed and run inline on the
- * calling thread, so waiting for queued work never deadlocks. */
+ * SPOOL_ETIMEDOUT. On a worker of the future's executor, with any timeout
+ * but 0, a task not yet started is claimed and run inline on the calling
+ * thread, so waiting for queued work never deadlocks or times out on one
+ * worker; a finite timeout can then be exceeded by the duration of the task
+ * run inline. A timeout of 0 polls and runs nothing. A task already running
+ * elsewhere still blocks the thread (spool_yield_wait() frees it). */
 int spool_future_result(spool_future *f, double timeout, void **result);
 
 /* The task's error code, 0 if it succeeded, SPOOL_ECANCELLED, or
@@ -314,7 +317,11 @@ int spool_future_set_exception(spool_future *f, int error);
  * Reorders fs stably so that the *ndone done futures come first (Python's
  * done / not_done sets). Returns SPOOL_OK, or SPOOL_ETIMEDOUT if it returns
  * because of the timeout (fs is still reordered). n == 0 returns at once.
- * ALL_COMPLETED with SPOOL_FOREVER on a worker runs queued tasks inline. */
+ * On a worker of their executor, with any timeout but 0 and in every mode,
+ * the awaited tasks not yet started run inline, one at a time in array
+ * order, while `when` does not hold (FIRST_COMPLETED runs at most one); a
+ * finite timeout can then be exceeded by the duration of a task run inline.
+ * A timeout of 0 polls and runs nothing. */
 int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when when, size_t *ndone);
 
 /* An iterator that yields fs's futures in completion order; a future that
@@ -322,7 +329,11 @@ int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when wh
 int spool_as_completed_begin(spool_as_completed **it, spool_future **fs, size_t n);
 
 /* The next completed future (borrowed) in *next; SPOOL_ETIMEDOUT;
- * SPOOL_EEXHAUSTED once all have been returned. */
+ * SPOOL_EEXHAUSTED once all have been returned. On a worker of their
+ * executor, with any timeout but 0, when none is ready yet, the iterator's
+ * queued tasks not yet returned run inline, one at a time in array order,
+ * until one is done (a finite timeout can then be exceeded by the duration
+ * of the task run inline). */
 int spool_as_completed_next(spool_as_completed *it, double timeout, spool_future **next);
 
 void spool_as_completed_end(spool_as_completed *it);
@@ -349,6 +360,38 @@ void spool_as_completed_end(spool_as_completed *it);
  * waiter array that cannot be allocated. */
 int spool_yield_until_done(spool_future **fs, size_t n);
 int spool_future_yield_until_done(spool_future *f);
+
+/* spool_wait's cooperative twin: the same arguments, the same stable
+ * reordering of fs (done futures first, *ndone of them) and the same return
+ * codes (SPOOL_OK, SPOOL_ETIMEDOUT, SPOOL_EINVAL as for spool_wait;
+ * SPOOL_ENOMEM, with nothing waited, when more than 16 futures need memory
+ * that cannot be allocated, or the timer cannot be queued).
+ *
+ * Inside a task on a worker: first, while `when` does not hold, runs inline
+ * the awaited tasks that have not started (one at a time, in array order,
+ * as spool_yield_until_done does); then, while `when` still does not hold,
+ * suspends the task and frees the worker until it holds or the timeout
+ * expires. The task continues (perhaps on another worker: see "Migration")
+ * on the deque of the worker that completed the future that satisfied
+ * `when`; on a timeout, a timer resumes it on the worker that noticed the
+ * deadline. Meanwhile idle workers sleep until the earliest deadline of the
+ * executor's waits: an executor whose only task waits with a 10-second
+ * timeout uses no CPU. The deadline is kept as closely as the workers are
+ * free to notice it: a worker busy with a long task notices it when it
+ * next looks for work.
+ *
+ * A timeout of 0 polls: nothing runs inline and nothing suspends. Anywhere
+ * else (outside a worker) it is spool_wait. Futures of other executors and
+ * created futures are waited on the same way. A cooperative sleep is a
+ * yield-wait on a created future that nobody completes:
+ *
+ *     spool_future *never; spool_future_create(&never);
+ *     spool_yield_wait(&never, 1, 0.5, SPOOL_ALL_COMPLETED, NULL);  // ETIMEDOUT
+ *
+ * At the max_fibers cap the task waits nested, as spool_yield_until_done
+ * does, and its deadline still holds. */
+int spool_yield_wait(spool_future **fs, size_t n, double timeout, spool_return_when when,
+                     size_t *ndone);
 
 /* ---- Fork-join ----------------------------------------------------------- */
 

@@ -249,6 +249,7 @@ static void executor_free(spool_executor *ex) {
   pthread_mutex_destroy(&ex->start_lock);
   pthread_cond_destroy(&ex->start_cond);
   pthread_mutex_destroy(&ex->exit_lock);
+  timer_heap_destroy(&ex->timers);
   if (ex->fibers_ready) fiber_source_destroy(&ex->fibers);
   if (ex->handle) handle_release(ex->handle);
   free(ex);
@@ -283,6 +284,7 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   pthread_cond_init(&ex->start_cond, NULL);
   pthread_mutex_init(&ex->exit_lock, NULL);
   park_init(&ex->lot);
+  timer_heap_init(&ex->timers);
   event_init(&ex->join_event);
   atomic_init(&ex->state, EXEC_RUNNING);
 

@@ -317,10 +317,14 @@ worker *future_try_run_inline(spool_future *f, worker *self) {
   return self;
 }
 
-int future_wait_done(spool_future *f, int64_t deadline) {
+int future_wait_done(spool_future *f, int64_t deadline, bool run_inline) {
   if (state_is_done(future_state(f))) return SPOOL_OK;
   worker *self = worker_self();
-  if (deadline == DEADLINE_NONE && self) {
+  /* Any timeout but 0 runs a queued task inline (DESIGN.md, "Blocking
+     result() inside a worker", changed 2026-12): it may then exceed a
+     finite timeout by the task's duration, rather than time out (or
+     deadlock) on work that could simply run. */
+  if (run_inline && self) {
     self = future_try_run_inline(f, self);
     if (state_is_done(future_state(f))) return SPOOL_OK;
   }
@@ -364,12 +368,17 @@ static int timeout_deadline(double timeout, int64_t *deadline) {
   return SPOOL_OK;
 }
 
+/* A timeout of 0 polls: it runs nothing inline. */
+bool timeout_runs_inline(double timeout) {
+  return timeout != 0;
+}
+
 int spool_future_result(spool_future *f, double timeout, void **result) {
   if (result) *result = NULL;
   int64_t deadline;
   if (!f) return SPOOL_EINVAL;
   int rc = timeout_deadline(timeout, &deadline);
-  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline);
+  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline, timeout_runs_inline(timeout));
   if (rc != SPOOL_OK) return rc;
   rc = future_outcome(f);
   if (rc == SPOOL_OK && result) *result = f->result;
@@ -380,6 +389,6 @@ int spool_future_exception(spool_future *f, double timeout) {
   int64_t deadline;
   if (!f) return SPOOL_EINVAL;
   int rc = timeout_deadline(timeout, &deadline);
-  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline);
+  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline, timeout_runs_inline(timeout));
   return rc != SPOOL_OK ? rc : future_outcome(f);
 }

@@ -18,6 +18,7 @@
 #include "deque.h"
 #include "fiber.h"
 #include "park.h"
+#include "timer.h"
 #include "work.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -73,6 +74,10 @@ typedef struct worker_stats {
       forks_stolen, cancelled, nested_waits;
   /* forks: in the deque's lane (dq.lane.forks), beside what a fork writes. */
   _Atomic uint64_t ns_asleep;
+  /* When the sleep in progress began (CLOCK_MONOTONIC ns), 0 while awake,
+     so seconds_asleep includes a sleep in progress. Written by the owner
+     (release) around each sleep, read by spool_stats_read() (acquire). */
+  _Atomic int64_t asleep_since;
 } worker_stats;
 
 #define STAT_ADD(w, field, n) owner_add_relaxed(&(w)->stats.field, (n))
@@ -202,6 +207,9 @@ struct spool_executor {
   bool spare_cpus;
   /* Tasks cancelled by threads that are not workers (stats). */
   _Atomic uint64_t ext_cancelled;
+  /* Deadlines of suspended cooperative waits (timer.c); workers fire them
+     in their loop and sleep no longer than the earliest. */
+  timer_heap timers;
 };
 
 bool executor_accepting(spool_executor *ex);
@@ -378,9 +386,12 @@ spool_executor *future_executor_raw(const spool_future *f);
 /* The future's outcome code once done: 0, error, or SPOOL_ECANCELLED. */
 int future_outcome(const spool_future *f);
 /* Blocks until f is done or the deadline; on a worker of f's executor with
-   no deadline, claims and runs a queued task inline first. Returns 0 or
-   SPOOL_ETIMEDOUT. */
-int future_wait_done(spool_future *f, int64_t deadline);
+   `run_inline` (any timeout but 0), claims and runs a queued task inline
+   first. Returns 0 or SPOOL_ETIMEDOUT. */
+int future_wait_done(spool_future *f, int64_t deadline, bool run_inline);
+/* Whether a blocking wait with this timeout runs queued work inline on a
+   worker: any timeout but 0 (which polls). */
+bool timeout_runs_inline(double timeout);
 /* Runs f's task inline if it is still queued and `self` is a worker of its
    executor; returns the worker afterwards. */
 worker *future_try_run_inline(spool_future *f, worker *self);

@@ -205,7 +205,7 @@ int spool_yield_until_done(spool_future **fs, size_t n) {
   worker *self = worker_self();
   if (!self) {
     for (size_t i = 0; i < n; i++)
-      future_wait_done(fs[i], DEADLINE_NONE);
+      future_wait_done(fs[i], DEADLINE_NONE, true);
     return SPOOL_OK;
   }
   for (size_t i = 0; i < n; i++)
