@@ -76,7 +76,13 @@ void continuation_init(continuation *c, spool_executor *ex, int64_t waits) {
 void continuation_signal(continuation *c, worker *completer) {
   /* acq_rel: the release publishes this signaller's work to the resumer;
      the acquire of the final decrement sees every other signaller's. */
-  if (fetch_sub_acq_rel(&c->remaining, 1) != 1) return;
+  int64_t before = fetch_sub_acq_rel(&c->remaining, 1);
+#ifdef SPOOL_DEBUG_CHECKS
+  /* Each awaited event signals once (coop_wait.c: one resume per wait);
+     one more would resume a fiber twice. */
+  if (before < 1) spool_misuse("internal error: a continuation was signalled more than it waits");
+#endif
+  if (before != 1) return;
   spool_executor *ex = c->ex;
   worker *w = worker_of(ex, completer);
   bool answered;
