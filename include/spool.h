@@ -183,7 +183,8 @@ typedef struct spool_task {
  *                  spool_shutdown(cancel_futures))
  *   nested_waits   waits that ran other work on the waiting task's own
  *                  stack (at the max_fibers cap)
- *   seconds_asleep time the worker slept for lack of work */
+ *   seconds_asleep time the worker slept for lack of work, including a
+ *                  sleep in progress */
 typedef struct spool_stats {
   uint64_t tasks_run, steals_tried, steals_won, inline_claims, suspends, resumes, forks,
       forks_stolen, cancelled, nested_waits;
@@ -225,7 +226,11 @@ int spool_executor_create(spool_executor **ex, const spool_config *c);
  * future (one reference for the caller); with `out` NULL the task is
  * fire-and-forget: no future is allocated and a failure is reported by the
  * next spool_join(). From a worker of `ex` the task goes onto that worker's
- * deque, from anywhere else onto an injection queue. Returns SPOOL_EINVAL
+ * deque, from anywhere else onto an injection queue. Order: tasks
+ * submitted from outside are taken first in, first out (one queue per NUMA
+ * node); tasks a task submits start newest first on its worker (LIFO, as
+ * in every work-stealing runtime: the freshest work is hot in the cache),
+ * while idle workers steal the oldest. Returns SPOOL_EINVAL
  * (NULL ex or fn), SPOOL_ESHUTDOWN after spool_shutdown(), SPOOL_ENOMEM. */
 int spool_submit(spool_executor *ex, spool_fn fn, void *arg, spool_future **out);
 
