@@ -43,8 +43,8 @@
  *
  * Visibility. Everything a task did happens-before the return of any call
  *   that observes its completion: result, exception, a done() that returns
- *   true, wait, as_completed_next, its callbacks, the yields, spool_sync,
- *   spool_join and spool_shutdown(wait).
+ *   true, wait, as_completed_next, its callbacks, the yields (spool_yield_wait
+ *   included), spool_sync, spool_join and spool_shutdown(wait).
  *
  * Callbacks added before completion run once, in the order added, on the
  *   thread that completed or cancelled the future (before
