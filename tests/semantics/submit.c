@@ -165,11 +165,9 @@ Test(submit, runtime_codes_reach_every_observer_unchanged) {
   spool_executor_destroy(ex);
 }
 
-/* spool_run passes the root's code through too. Its mapping lives in
-   runtime/forkjoin.c and the header's inline sync, which the typed
-   fork-join change rewrites with SPOOL_VERSION_MINOR 2 (DESIGN.md); until
-   then this test is compiled out. */
-#if SPOOL_VERSION_MINOR >= 2 || SPOOL_VERSION_MAJOR > 0
+/* spool_run from outside passes the root's code through too (from inside a
+   task it calls the function inline: runtime/forkjoin.c, whose mapping the
+   typed fork-join change removes). */
 Test(submit, runtime_codes_pass_through_spool_run) {
   spool_executor *ex = executor_with(1);
   cr_assert_not_null(ex);
@@ -179,7 +177,6 @@ Test(submit, runtime_codes_pass_through_spool_run) {
                  "code %d", codes[i]);
   spool_executor_destroy(ex);
 }
-#endif
 
 Test(submit, strerror_names_every_code) {
   const int codes[] = {SPOOL_ECANCELLED, SPOOL_ETIMEDOUT, SPOOL_ESHUTDOWN, SPOOL_ENOMEM,
