@@ -150,11 +150,11 @@ typedef enum spool_return_when {
 /* Executor configuration. Fill with spool_config_init(), then override
    fields. */
 typedef struct spool_config {
-  unsigned workers;               /* 0: one per hardware thread the process may use; at most 4096 */
-  spool_bind bind;                /* default SPOOL_BIND_NONE */
-  size_t fiber_stack_size;        /* bytes; default 1 MiB */
-  unsigned max_fibers;            /* live fibers; default 16384 */
-  const char *thread_name_prefix; /* default "spool" */
+  unsigned workers;                  /* 0: one per allowed hardware thread; at most 4096 */
+  spool_bind bind;                   /* default SPOOL_BIND_NONE */
+  size_t fiber_stack_size;           /* bytes; default 1 MiB */
+  unsigned max_fibers;               /* live fibers; default 16384 */
+  const char *thread_name_prefix;    /* default "spool" */
   int (*initializer)(void *initarg); /* run on each worker thread before its first task */
   void *initarg;
   bool catch_stack_overflow; /* default true: a clear message instead of a bare SIGSEGV */
@@ -310,8 +310,8 @@ int spool_future_create(spool_future **out);
 
 /* Complete a created future. SPOOL_ESTATE if it is already done or belongs
  * to a task; for set_exception, an `error` of 0 is SPOOL_EINVAL (any nonzero
- * code is accepted, runtime codes included, as a task may return any). Callbacks and waiters run /
- * wake before it returns. */
+ * code is accepted, runtime codes included, as a task may return any).
+ * Callbacks and waiters run / wake before it returns. */
 int spool_future_set_result(spool_future *f, void *result);
 int spool_future_set_exception(spool_future *f, int error);
 
