@@ -260,9 +260,10 @@ void spool_config_init(spool_config *c);
  * its own thread (where spool_current_worker() is its index). Fails with
  * SPOOL_EINVAL for a bad config (c->env_error set, a nonzero reserved field,
  * max_fibers 0, a stack below 16 KiB, more than 4096 workers: at once,
- * before any thread starts), SPOOL_EBROKEN if an initializer
- * returned nonzero, SPOOL_ENOMEM; on failure *ex is NULL and nothing is
- * left behind. */
+ * before any thread starts), SPOOL_EBROKEN if an initializer returned
+ * nonzero, SPOOL_ENOMEM (also when, with catch_stack_overflow, a worker's
+ * alternate signal stack cannot be mapped: no worker runs without overflow
+ * detection); on failure *ex is NULL and nothing is left behind. */
 int spool_executor_create(spool_executor **ex, const spool_config *c);
 
 /* Schedules fn(arg, &result). With `out` non-NULL, *out receives a new
@@ -390,7 +391,10 @@ int spool_future_set_exception(spool_future *f, int error);
  * FIRST_EXCEPTION (a future finished with an error; else all completed).
  * Reorders fs stably so that the *ndone done futures come first (Python's
  * done / not_done sets). Returns SPOOL_OK, or SPOOL_ETIMEDOUT if it returns
- * because of the timeout (fs is still reordered). n == 0 returns at once.
+ * because of the timeout (fs is still reordered), SPOOL_EINVAL (NULL fs with
+ * n > 0, a NULL entry, a NaN timeout, a bad `when`), or SPOOL_ENOMEM (n > 16
+ * needs scratch space that could not be allocated; fs is then untouched).
+ * n == 0 returns at once.
  * On a worker of their executor, with any timeout but 0 and in every mode,
  * the awaited tasks not yet started run inline, one at a time in array
  * order, while `when` does not hold (FIRST_COMPLETED runs at most one); a
@@ -399,7 +403,9 @@ int spool_future_set_exception(spool_future *f, int error);
 int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when when, size_t *ndone);
 
 /* An iterator that yields fs's futures in completion order; a future that
- * appears twice is returned once. It borrows fs's futures until _end. */
+ * appears twice is returned once. It borrows fs's futures until _end.
+ * Returns SPOOL_OK, SPOOL_EINVAL (NULL it, NULL fs with n > 0, a NULL
+ * entry) or SPOOL_ENOMEM (*it is then NULL). */
 int spool_as_completed_begin(spool_as_completed **it, spool_future **fs, size_t n);
 
 /* The next completed future (borrowed) in *next; SPOOL_ETIMEDOUT;

@@ -75,19 +75,36 @@ static void frame_check_order(worker *self, fork_frame *fr) {
                  "sync frames in the reverse order of their forks");
 }
 
+static _Noreturn void frame_leaked(void) {
+  spool_misuse("a task returned without calling spool_sync() on a frame it forked; every "
+               "spool_fork() needs its spool_sync() before the function returns");
+}
+
 void frame_watch_end(frame_watch fw, worker *self) {
   if (self != fw.w || self->current != fw.f) return; /* moved: cannot tell */
-  /* Only the private region: public items may be stolen, run and recycled
-     by now (reading them would race). A leaked frame that was published
-     escapes this check. */
   deque *d = &self->dq;
+  /* First the public region, which thieves take from: a frame a fork
+     published (answering a thief's request) and the task never synced is
+     found here before a thief can run it, unless one took it already.
+     Items there may be stolen and recycled at any moment, so they are
+     recognised by address, never read: a pointer into the part of this
+     fiber's stack below the caller's frame is a frame of the task that
+     just returned (or of tasks it ran inline), and that memory is dead. */
+  /* acquire: pairs with the thieves' CAS of top; an item below top is no
+     longer queued. */
+  int64_t top = load_acquire(&d->top);
+  int64_t pub_from = fw.bottom > top ? fw.bottom : top;
+  for (int64_t i = pub_from; i < d->lane.split; i++) {
+    /* relaxed: only the pointer's value is used */
+    const char *p = (const char *)load_relaxed(&deque_slots(d)[i & d->lane.mask]);
+    if (p >= fw.f->stack_lo && p < fw.caller_frame) frame_leaked();
+  }
+  /* Then the private region, which only this thread touches. */
   int64_t from = fw.bottom > d->lane.split ? fw.bottom : d->lane.split;
   for (int64_t i = from; i < d->lane.bottom; i++) {
     /* relaxed: a private slot, written by this thread */
     work_item *it = load_relaxed(&deque_slots(d)[i & d->lane.mask]);
-    if (it->kind == WORK_FRAME && it->owner_tag == fw.tag)
-      spool_misuse("a task returned without calling spool_sync() on a frame it forked; every "
-                   "spool_fork() needs its spool_sync() before the function returns");
+    if (it->kind == WORK_FRAME && it->owner_tag == fw.tag) frame_leaked();
   }
 }
 #endif

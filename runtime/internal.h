@@ -476,9 +476,14 @@ typedef struct frame_watch {
   fiber *f;
   int64_t bottom;
   uint32_t tag; /* the watched task's frames carry it */
+  /* The caller's frame: everything the task put on the fiber's stack lies
+     below it, and is dead once the task has returned. */
+  const char *caller_frame;
 } frame_watch;
-static inline frame_watch frame_watch_begin(worker *self) {
-  return (frame_watch){self, self->current, self->dq.lane.bottom, self->dq.lane.tag};
+/* always_inline: the frame address must be the caller's. */
+static inline __attribute__((always_inline)) frame_watch frame_watch_begin(worker *self) {
+  return (frame_watch){self, self->current, self->dq.lane.bottom, self->dq.lane.tag,
+                       (const char *)__builtin_frame_address(0)};
 }
 /* Aborts with a message if the task that `fw` watched left a frame behind. */
 void frame_watch_end(frame_watch fw, worker *self);

@@ -19,7 +19,8 @@
  * if that was SIG_DFL (or SIG_IGN, which the kernel does not honour for a
  * fault), the default is restored and the handler returns, so the faulting
  * instruction runs again and the default action kills the process with the
- * right signal. */
+ * right signal. A signal sent with kill() to a program that ignores it stays
+ * ignored. */
 #include "overflow.h"
 
 #include <errno.h>
@@ -99,7 +100,15 @@ static _Noreturn void report_overflow(const fiber *f) {
 static void pass_on(int sig, siginfo_t *info, void *ucontext) {
   const struct sigaction *prev = sig == SIGBUS ? &previous_bus : &previous_segv;
   bool siginfo = prev->sa_flags & SA_SIGINFO;
-  if (!siginfo && (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN)) {
+  /* SIG_DFL and SIG_IGN whatever the flags: a disposition set with
+     SA_SIGINFO and SIG_IGN has no function to call (sa_handler and
+     sa_sigaction share their storage). */
+  bool ignored = prev->sa_handler == SIG_IGN;
+  /* A signal sent by kill(), sigqueue() or raise() (si_code <= 0) to a
+     program that ignores it is ignored, as the kernel would have; a fault
+     is not (the kernel kills a process that ignores a fault). */
+  if (ignored && info->si_code <= 0) return;
+  if (ignored || prev->sa_handler == SIG_DFL) {
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigemptyset(&dfl.sa_mask);
     sigaction(sig, &dfl, NULL);

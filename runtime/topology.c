@@ -12,12 +12,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The topology restricted to what this process may run on; NULL on error. */
-static hwloc_topology_t topology_load(hwloc_bitmap_t allowed) {
+/* The topology is loaded once per process, not per executor: a load costs
+   milliseconds, and hwloc 2.9 itself can crash when memory runs out while
+   it loads (README), so the window is kept small. hwloc reads
+   HWLOC_SYNTHETIC and HWLOC_XMLFILE at load time: when either differs from
+   what the cached topology was loaded with, it is loaded again. Everything
+   from topology_load() to topology_unload() runs under topology_lock, so
+   executors created concurrently share the cache safely (creation is not
+   a hot path). */
+static pthread_mutex_t topology_lock = PTHREAD_MUTEX_INITIALIZER;
+static hwloc_topology_t topology_cached;        /* under topology_lock */
+static char *cached_synthetic, *cached_xmlfile; /* under topology_lock */
+
+static bool same_env(const char *cached, const char *now) {
+  return cached ? now && strcmp(cached, now) == 0 : now == NULL;
+}
+
+/* Under topology_lock: the cached topology, (re)loaded if needed. */
+static hwloc_topology_t topology_cache_get(void) {
+  const char *synthetic = getenv("HWLOC_SYNTHETIC"), *xmlfile = getenv("HWLOC_XMLFILE");
+  if (topology_cached && same_env(cached_synthetic, synthetic) && same_env(cached_xmlfile, xmlfile))
+    return topology_cached;
+  if (topology_cached) {
+    hwloc_topology_destroy(topology_cached);
+    topology_cached = NULL;
+  }
+  free(cached_synthetic);
+  free(cached_xmlfile);
+  cached_synthetic = synthetic ? strdup(synthetic) : NULL;
+  cached_xmlfile = xmlfile ? strdup(xmlfile) : NULL;
+  if ((synthetic && !cached_synthetic) || (xmlfile && !cached_xmlfile)) return NULL;
   hwloc_topology_t topo;
   if (hwloc_topology_init(&topo) != 0) return NULL;
   if (hwloc_topology_load(topo) != 0) {
     hwloc_topology_destroy(topo);
+    return NULL;
+  }
+  topology_cached = topo;
+  return topo;
+}
+
+static void topology_unload(hwloc_topology_t topo) {
+  if (topo) pthread_mutex_unlock(&topology_lock);
+}
+
+/* The topology restricted to what this process may run on; NULL on error.
+   Give it back with topology_unload(). */
+static hwloc_topology_t topology_load(hwloc_bitmap_t allowed) {
+  pthread_mutex_lock(&topology_lock);
+  hwloc_topology_t topo = topology_cache_get();
+  if (!topo) {
+    pthread_mutex_unlock(&topology_lock);
     return NULL;
   }
   /* The process's binding (taskset, sched_setaffinity, cgroup cpusets),
@@ -32,22 +77,24 @@ static hwloc_topology_t topology_load(hwloc_bitmap_t allowed) {
   return topo;
 }
 
+/* hwloc failed: the kernel's view of our affinity. */
+static unsigned affinity_count(void) {
+  cpu_set_t set;
+  int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  return n < 1 ? 1u : (unsigned)n;
+}
+
 unsigned topology_default_workers(void) {
   hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
   if (!allowed) return 1;
   hwloc_topology_t topo = topology_load(allowed);
   int n = topo ? hwloc_bitmap_weight(allowed) : -1;
-  if (topo) hwloc_topology_destroy(topo);
+  topology_unload(topo);
   hwloc_bitmap_free(allowed);
-  if (n < 1) {
-    /* hwloc failed: fall back to the kernel's view of our affinity. */
-    cpu_set_t set;
-    n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-  }
-  if (n < 1) return 1u;
+  unsigned count = n < 1 ? affinity_count() : (unsigned)n;
   /* Clamped: a machine with more hardware threads still gets a valid
      executor by default. */
-  return (unsigned)n > SPOOL_MAX_WORKERS ? SPOOL_MAX_WORKERS : (unsigned)n;
+  return count > SPOOL_MAX_WORKERS ? SPOOL_MAX_WORKERS : count;
 }
 
 static void cpuset_from_bitmap(cpu_set_t *out, hwloc_const_bitmap_t b) {
@@ -515,7 +562,7 @@ int topology_plan_make(topology_plan *p, unsigned workers, spool_bind bind) {
     free(p->cpu_node);
     p->cpu_node = NULL;
   }
-  if (topo) hwloc_topology_destroy(topo);
+  topology_unload(topo);
   hwloc_bitmap_free(allowed);
   return rc;
 }

@@ -258,10 +258,15 @@ void *worker_thread_main(void *arg) {
   fiber_cache_init(&self->fibers, &ex->fibers);
   fiber *loop = fiber_acquire(&self->fibers, worker_loop_entry);
 
+  /* A worker without its alternate signal stack would run without overflow
+     detection: it refuses to start (creation fails with SPOOL_ENOMEM). */
+  bool catch_overflow = ex->config.catch_stack_overflow && overflow_thread_init() == 0;
+  bool overflow_missing = ex->config.catch_stack_overflow && !catch_overflow;
+
   int rc = ex->config.initializer ? ex->config.initializer(ex->config.initarg) : 0;
   pthread_mutex_lock(&ex->start_lock);
   ex->started++;
-  if (!loop || !ring || !traced) ex->start_nomem = true;
+  if (!loop || !ring || !traced || overflow_missing) ex->start_nomem = true;
   if (rc != 0) ex->init_failed = true;
   pthread_cond_broadcast(&ex->start_cond);
   while (!ex->start_released)
@@ -269,7 +274,6 @@ void *worker_thread_main(void *arg) {
   bool abort_start = ex->start_abort;
   pthread_mutex_unlock(&ex->start_lock);
 
-  bool catch_overflow = ex->config.catch_stack_overflow && overflow_thread_init() == 0;
   if (!abort_start)
     worker_run(self, loop);
   else if (loop)

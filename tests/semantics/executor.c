@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_spawn.h"
 #include "suite.h"
 
 SPOOL_SUITE(executor);
@@ -43,38 +44,23 @@ Test(executor, default_workers_is_allowed_cpu_count) {
   spool_executor_destroy(ex);
 }
 
-/* Like `taskset -c N prog`: in a child whose only thread is restricted to
-   one CPU, the default executor has one worker. */
+/* Like `taskset -c N prog`: a program whose only thread is restricted to
+   one CPU gets a default executor of one worker. (A fresh program started
+   with posix_spawn, not a fork of this multi-threaded one, so the test runs
+   under the sanitizers too.) */
 Test(executor, default_workers_follow_a_one_cpu_affinity_mask) {
-#if defined(TEST_ASAN) || defined(TEST_TSAN)
-  /* fork() from this process, then threads in the child: as in
-     destroy_from_own_task_aborts_with_a_message below (seen: the child
-     stuck until its alarm under ASan, once in four runs of tests/run). The
-     plain, Clang and ucontext builds run this test. */
-  cr_skip_test("fork() + threads in the child is not reliable under sanitizers");
-#endif
   cpu_set_t set;
   cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
   int cpu = 0;
   while (!CPU_ISSET(cpu, &set))
     cpu++;
-  pid_t pid = fork();
-  cr_assert_neq(pid, -1);
-  if (pid == 0) {
-    alarm(30); /* a child stuck after fork() must not hang the suite */
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(100);
-    spool_executor *ex = NULL;
-    if (spool_executor_create(&ex, NULL) != SPOOL_OK) _exit(101);
-    unsigned n = spool_executor_workers(ex);
-    spool_executor_destroy(ex);
-    _exit(n > 99 ? 99 : (int)n);
-  }
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", cpu);
+  const char *args[] = {"one-cpu", arg, NULL};
   int status = 0;
-  cr_assert_eq(waitpid(pid, &status, 0), pid);
-  cr_assert(WIFEXITED(status));
+  char err[1024];
+  cr_assert(spawn_child_helper(args, &status, err, sizeof err), "cannot run the child helper");
+  cr_assert(WIFEXITED(status), "child status %#x; stderr: %s", status, err);
   cr_assert_eq(WEXITSTATUS(status), 1, "child restricted to CPU %d got %d workers (or failed)", cpu,
                WEXITSTATUS(status));
 }
@@ -548,46 +534,14 @@ Test(executor, destroy_runs_what_is_queued) {
 
 /* ---- Misuse that cannot be reported -------------------------------------- */
 
-static int destroy_own_executor(void *arg, void **result) {
-  (void)result;
-  spool_executor_destroy(arg);
-  return 0;
-}
-
 /* Destroying an executor from one of its own tasks prints one line naming
-   the problem and aborts (in a child process, whose stderr is checked). */
+   the problem and aborts (in a child program, whose stderr is checked;
+   started with posix_spawn, so the test runs under the sanitizers too). */
 Test(executor, destroy_from_own_task_aborts_with_a_message) {
-#if defined(TEST_ASAN) || defined(TEST_TSAN)
-  /* fork() from this multi-threaded process, then threads in the child: the
-     sanitizers' allocators can be left locked by a thread that does not
-     exist in the child (seen: a deadlock inside ASan's allocator). The
-     plain and Clang builds run this test. */
-  cr_skip_test("fork() + threads in the child is not reliable under sanitizers");
-#endif
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  pid_t pid = fork();
-  cr_assert_neq(pid, -1);
-  if (pid == 0) {
-    alarm(30); /* a child stuck after fork() must not hang the suite */
-    dup2(fds[1], STDERR_FILENO);
-    close(fds[0]);
-    spool_executor *ex = executor_with(1);
-    spool_future *f = NULL;
-    if (!ex || spool_submit(ex, destroy_own_executor, ex, &f) != SPOOL_OK) _exit(3);
-    spool_future_result(f, 10.0, NULL);
-    _exit(4); /* not reached when the misuse is caught */
-  }
-  close(fds[1]);
-  char buf[1024];
-  size_t len = 0;
-  ssize_t n;
-  while (len < sizeof buf - 1 && (n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0)
-    len += (size_t)n;
-  buf[len] = '\0';
-  close(fds[0]);
+  const char *args[] = {"destroy-own", NULL};
   int status = 0;
-  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  char buf[1024];
+  cr_assert(spawn_child_helper(args, &status, buf, sizeof buf), "cannot run the child helper");
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
             "the child was not aborted (status %#x); stderr: %s", status, buf);
   cr_assert_not_null(strstr(buf, "spool_executor_destroy"), "stderr: %s", buf);
