@@ -340,7 +340,7 @@ void spool_as_completed_end(spool_as_completed *it);
  *
  * A suspended task keeps its fiber (stack) and its future stays running;
  * spool_join() waits for it. Awaited tasks are run inline only while at
- * least half of the calling task's stack is free; beyond that the yield
+ * least a quarter of the calling task's stack is free; beyond that the yield
  * suspends instead (a chain of tasks each awaiting the next would
  * otherwise overflow the stack).
  *
