@@ -164,8 +164,11 @@ static void one_run(unsigned workers, bool tasks, bool local, bool reverse, uint
     right += atomic_load(&nodes[i].value) == expected[i];
     once += atomic_load(&nodes[i].runs) == 1;
   }
-  if (!CHECK_EQ(ok, nnodes) | !CHECK_EQ(right, nnodes) | !CHECK_EQ(once, nnodes))
-    fprintf(stderr, "in: %s\n", name);
+  /* All three checked, whatever the first gives. */
+  bool all_ok = CHECK_EQ(ok, nnodes);
+  bool all_right = CHECK_EQ(right, nnodes);
+  bool all_once = CHECK_EQ(once, nnodes);
+  if (!all_ok || !all_right || !all_once) fprintf(stderr, "in: %s\n", name);
   spool_stats s = harness_stats(ex);
   if (getenv("HARNESS_VERBOSE"))
     fprintf(stderr, "   suspends %" PRIu64 ", nested %" PRIu64 ", inline %" PRIu64 "\n", s.suspends,
