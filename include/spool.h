@@ -188,10 +188,19 @@ typedef enum spool_return_when {
 /* Executor configuration. Fill with spool_config_init(), then override
    fields. */
 typedef struct spool_config {
-  unsigned workers;                  /* 0: one per allowed hardware thread; at most 4096 */
-  spool_bind bind;                   /* default SPOOL_BIND_NONE */
-  size_t fiber_stack_size;           /* bytes; default 1 MiB */
-  unsigned max_fibers;               /* live fibers; default 16384 */
+  unsigned workers;        /* 0: one per allowed hardware thread; at most 4096 */
+  spool_bind bind;         /* default SPOOL_BIND_NONE */
+  size_t fiber_stack_size; /* bytes; default 1 MiB */
+  /* Tasks suspended at once (each keeps a fiber: a stack and its guard
+     page, two memory mappings; the workers' own loop fibers come on top).
+     Per executor. Default, from the kernel's limit on mappings per process
+     (vm.max_map_count, /proc/sys/vm/max_map_count; 65530 when unreadable):
+         (max_map_count - max(max_map_count / 4, 4096)) / 2,
+     at least 64, at most 2^20; 24574 with Linux's default 65530. A quarter
+     of the mappings (at least 4096) is left to the program itself. Two
+     executors with the default share that one limit. At the cap a wait
+     does not fail but waits nested (see spool_yield_until_done). */
+  unsigned max_fibers;
   const char *thread_name_prefix;    /* default "spool" */
   int (*initializer)(void *initarg); /* run on each worker thread before its first task */
   void *initarg;
@@ -223,8 +232,10 @@ typedef struct spool_task {
  *   cancelled      tasks cancelled before they started (cancelled futures,
  *                  and fire-and-forget tasks dropped by
  *                  spool_shutdown(cancel_futures) or spool_group_cancel())
- *   nested_waits   waits that ran other work on the waiting task's own
- *                  stack (at the max_fibers cap)
+ *   nested_waits   waits (yields, syncs) begun at the max_fibers cap,
+ *                  which could not park their task and ran other work on
+ *                  its own stack instead; a nonzero count is the sign to
+ *                  raise max_fibers (see spool_yield_until_done)
  *   seconds_asleep time the worker slept for lack of work, including a
  *                  sleep in progress */
 typedef struct spool_stats {
@@ -428,12 +439,25 @@ void spool_as_completed_end(spool_as_completed *it);
  * Afterwards spool_future_done() is true for each. See "Migration".
  *
  * A suspended task keeps its fiber (stack) and its future stays running;
- * spool_join() waits for it. At most spool_config.max_fibers tasks are
- * suspended at once: beyond that a yield does not fail but waits "nested",
- * running other queued work on its own stack until its futures are done
- * (counted in spool_stats.nested_waits). In contrived programs such a
- * nested wait can end up waiting on work that lies below it on its own
- * stack; raise max_fibers if that matters.
+ * spool_join() waits for it. Awaited tasks are run inline only while at
+ * least a quarter of the calling task's stack is free; beyond that the yield
+ * suspends instead (a chain of tasks each awaiting the next would
+ * otherwise overflow the stack).
+ *
+ * The fiber cap. At most spool_config.max_fibers tasks are suspended at
+ * once. Beyond that a yield (or a spool_sync on a stolen frame) does not
+ * fail: it waits "nested", its worker running other queued work on the
+ * waiting task's own stack until the futures are done (counted in
+ * spool_stats.nested_waits). Nested waits always make progress: each
+ * resume of a waiting task ends a wait, and outside work is reached.
+ * But a nested wait can wait FOR EVER when its futures depend on work
+ * that lies beneath it on its own stack: a task that the same stack was
+ * running when it began, interrupted there, which can only go on once the
+ * wait above it has returned. The runtime cannot tell that case from a
+ * wait on a created future that another thread will complete, so it does
+ * not fail it. The fix is to raise max_fibers (the default, from
+ * vm.max_map_count, holds tens of thousands of waiting tasks; see
+ * spool_config) so that waits suspend instead of nesting.
  *
  * Returns SPOOL_OK; SPOOL_EINVAL for a NULL fs with n > 0 or a NULL
  * element; SPOOL_ENOMEM (nothing waited) when more than 16 futures need a
@@ -488,7 +512,10 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg);
  * If no other worker took the frame, it is popped and fn is called directly
  * (a few nanoseconds); if a thief is running it, the calling task is
  * suspended, as by spool_yield_until_done(), and resumes (perhaps on another
- * worker) when the thief has finished it.
+ * worker) when the thief has finished it. It never fails at the max_fibers
+ * cap: there it waits nested, running other work on its own stack until the
+ * thief has finished the frame (see "The fiber cap" at
+ * spool_yield_until_done).
  *
  * Frames are synced in the reverse order of their forks, and every frame is
  * synced before the function that forked it returns (the frame's memory is

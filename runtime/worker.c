@@ -1,5 +1,6 @@
 /* The worker loop: pop own deque -> injection queues -> steal -> spin ->
- * sleep.
+ * sleep; every 61st search takes from the injection queues first, so
+ * outside work is reached by a worker whose deque never empties.
  *
  * Exit. A worker leaves its loop when the executor is shut down and the
  * join counts are settled (every task counted created has finished: nothing
