@@ -29,6 +29,7 @@ failure.
 """
 import argparse
 import concurrent.futures
+import itertools
 import os
 import re
 import shutil
@@ -110,13 +111,16 @@ def plan(mode, calls, args):
     offset = 0 if mode == "oneshot" else args.stride // 2
     dense = list(range(1, args.dense + 1))
     strided = list(range(args.dense + 1 + offset, calls + 1, args.stride))
-    return dense + strided + [calls + 1]  # the last one must inject nothing
+    return dense + strided
 
 
 def sweep(exe, mode, calls, args, known):
     planned = plan(mode, calls, args)
     results = []
-    n_iter = iter(planned) if planned is not None else iter(range(1, 10**9))
+    # After the plan, N goes on one by one until a run injects nothing (the
+    # number of calls varies a little from run to run: threads).
+    tail = itertools.count((planned[-1] if planned else 0) + 1)
+    n_iter = itertools.chain(planned, tail) if planned is not None else itertools.count(1)
     done = False
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         while not done:
