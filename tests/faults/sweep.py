@@ -101,26 +101,26 @@ def run_one(exe, mode, n, timeout):
 
 
 def plan(mode, calls, args):
-    """The N to run, in increasing order; the sweep stops early at the first
-    run that injects nothing."""
+    """The N to run, in increasing order, and the step by which N goes on
+    after them; the sweep stops at the first run that injects nothing."""
     if args.all:
-        return None  # every N, open-ended
+        return [], 1  # every N
     if args.smoke:
         picks = [1, 2, 3, 5, 8, 13, calls // 3, calls // 2, (2 * calls) // 3, calls - 1]
-        return sorted({n for n in picks if n >= 1})
+        return sorted({n for n in picks if n >= 1}), 1
     offset = 0 if mode == "oneshot" else args.stride // 2
     dense = list(range(1, args.dense + 1))
     strided = list(range(args.dense + 1 + offset, calls + 1, args.stride))
-    return dense + strided
+    return dense + strided, args.stride
 
 
 def sweep(exe, mode, calls, args, known):
-    planned = plan(mode, calls, args)
+    planned, step = plan(mode, calls, args)
     results = []
-    # After the plan, N goes on one by one until a run injects nothing (the
-    # number of calls varies a little from run to run: threads).
-    tail = itertools.count((planned[-1] if planned else 0) + 1)
-    n_iter = itertools.chain(planned, tail) if planned is not None else itertools.count(1)
+    # After the plan, N goes on until a run injects nothing (the number of
+    # calls varies a little from run to run: threads).
+    tail = itertools.count((planned[-1] if planned else 0) + step, step)
+    n_iter = itertools.chain(planned, tail)
     done = False
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         while not done:
