@@ -213,6 +213,19 @@ static int task_submit_then_result(void *arg, void **result) {
   return 0;
 }
 
+/* From a task of one executor, a submit to another acts as from outside. */
+static int task_other_executor(void *arg, void **result) {
+  spool_future *f;
+  int rc = spool_submit((spool_executor *)arg, task_square, (void *)5, &f);
+  if (rc) return nomem_to_task(rc);
+  void *r = NULL;
+  rc = spool_future_result(f, SPOOL_FOREVER, &r);
+  spool_future_release(f);
+  if (rc) return nomem_to_task(rc);
+  *result = r;
+  return 0;
+}
+
 /* Blocks its worker until the gate (a created future) is set. */
 static _Atomic unsigned blockers_started;
 static int task_blocker(void *arg, void **result) {
@@ -553,6 +566,51 @@ static void phase_cancel_and_shutdown(spool_executor *ex) {
   spool_future_release(gate);
 }
 
+/* FIRST_EXCEPTION over tasks, a task waiting on a second executor, and a
+   created future cancelled with a callback on it. */
+static void phase_exceptions_and_two_executors(spool_executor *ex) {
+  spool_future *fs[NTASKS];
+  size_t n = 0;
+  for (intptr_t i = 0; i < NTASKS; i++) {
+    spool_future *f;
+    if (EXPECT(spool_submit(ex, i == NTASKS / 2 ? task_fail : task_square,
+                            (void *)(i == NTASKS / 2 ? 44 : i), &f),
+               SPOOL_OK) == 0)
+      fs[n++] = f;
+  }
+  size_t ndone = 0;
+  if (EXPECT(spool_wait(fs, n, SPOOL_FOREVER, SPOOL_FIRST_EXCEPTION, &ndone), SPOOL_OK) == 0) {
+    bool any_error = false;
+    for (size_t i = 0; i < ndone; i++)
+      any_error |= spool_future_exception(fs[i], 0) == 44;
+    CHECK(ndone == n || any_error);
+  }
+  EXPECT(spool_wait(fs, n, SPOOL_FOREVER, SPOOL_ALL_COMPLETED, &ndone), SPOOL_OK);
+  release_all(fs, n);
+
+  spool_executor *other = make_executor(1, 16, false, NULL);
+  if (other) {
+    spool_future *f;
+    if (EXPECT(spool_submit(ex, task_other_executor, other, &f), SPOOL_OK) == 0) {
+      void *r = NULL;
+      int rc = spool_future_result(f, SPOOL_FOREVER, &r);
+      EXPECT_OUTCOME(rc, r, 0, 25);
+      spool_future_release(f);
+    }
+    spool_executor_destroy(other);
+  }
+
+  spool_future *created;
+  if (EXPECT(spool_future_create(&created), SPOOL_OK) == 0) {
+    atomic_store(&callbacks_run, 0);
+    int rc = EXPECT(spool_future_add_done_callback(created, cb_count, NULL), SPOOL_OK);
+    CHECK(spool_future_cancel(created) && spool_future_cancelled(created));
+    CHECK(atomic_load(&callbacks_run) == (rc == 0 ? 1u : 0u));
+    EXPECT(spool_future_set_result(created, NULL), SPOOL_ESTATE);
+    spool_future_release(created);
+  }
+}
+
 /* One worker, one fiber: yields beyond the cap wait nested. */
 static void phase_fiber_cap(void) {
   spool_executor *ex = make_executor(1, 1, false, NULL);
@@ -606,6 +664,7 @@ int main(void) {
     phase_callbacks_and_created(ex);
     phase_wait_many(ex);
     phase_yield_and_forkjoin(ex);
+    phase_exceptions_and_two_executors(ex);
     phase_cancel_and_shutdown(ex);
     spool_executor_destroy(ex);
   }
