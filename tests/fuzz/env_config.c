@@ -14,8 +14,9 @@
  * accepted value must still be right.
  *
  * SPOOL_TRACE (issue 12) gets the same treatment once spool_config has its
- * trace_path: build with -DSPOOL_FUZZ_TRACE (tests/fuzz/meson.build) and
- * the hook below checks it (empty is malformed, anything else is the path). */
+ * trace_path: tests/fuzz/meson.build then defines SPOOL_FUZZ_TRACE and the
+ * hook below checks it (empty is malformed, anything else is the path; it
+ * comes last in the order of env_error). */
 #include "fuzz.h"
 #include "known.h"
 
@@ -225,6 +226,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       FUZZ_CHECK(c.fiber_stack_size == (size_t)1 << 20, "default stack %zu", c.fiber_stack_size);
     if (!value[V_FIBERS]) FUZZ_CHECK(c.max_fibers >= 1, "default max_fibers %u", c.max_fibers);
     if (!value[V_CATCH]) FUZZ_CHECK(c.catch_stack_overflow, "default catch_stack_overflow");
+#ifdef SPOOL_FUZZ_TRACE
+    if (!value[V_TRACE]) FUZZ_CHECK(c.trace_path == NULL, "default trace_path");
+#endif
   }
   FUZZ_CHECK(c.thread_name_prefix && !strcmp(c.thread_name_prefix, "spool"), "prefix");
   FUZZ_CHECK(c.initializer == NULL && c.initarg == NULL, "initializer");
