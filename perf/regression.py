@@ -32,21 +32,29 @@ def min_p_value(n_old, n_new):
     return 1.0 / comb(n_old + n_new, n_old)
 
 
+def verdict(change, p_greater, p_less, n_old, n_new, alpha, threshold):
+    """The decision from the change of the medians (percent) and the one-sided
+    p-values (new greater, new less)."""
+    if min_p_value(n_old, n_new) > alpha:
+        return "undecidable"
+    if change > threshold and p_greater <= alpha:
+        return "slower"
+    if -change > threshold and p_less <= alpha:
+        return "faster"
+    return "same"
+
+
 def decide(old, new, alpha=DEFAULT_ALPHA, threshold=DEFAULT_THRESHOLD):
     """Compare two lists of samples. Returns (verdict, change_percent, p_value)
     where verdict is "slower", "faster", "same" or "undecidable" (too few
-    samples for the test to reach alpha)."""
+    samples for the test to reach alpha), and p_value is that of the one-sided
+    test in the direction of the change."""
     m_old, m_new = statistics.median(old), statistics.median(new)
     change = (m_new - m_old) / m_old * 100 if m_old else 0.0
-    if min_p_value(len(old), len(new)) > alpha:
-        return "undecidable", change, None
-    if change > threshold:
-        p = mannwhitneyu(new, old, alternative="greater").pvalue
-        return ("slower" if p <= alpha else "same"), change, p
-    if -change > threshold:
-        p = mannwhitneyu(new, old, alternative="less").pvalue
-        return ("faster" if p <= alpha else "same"), change, p
-    return "same", change, None
+    p_greater = mannwhitneyu(new, old, alternative="greater").pvalue
+    p_less = mannwhitneyu(new, old, alternative="less").pvalue
+    p = p_greater if change > 0 else p_less
+    return verdict(change, p_greater, p_less, len(old), len(new), alpha, threshold), change, p
 
 
 def reps_needed(alpha):
