@@ -61,16 +61,54 @@
  * publishes everything (worker.c).
  *
  * Growth. A full ring is copied into one twice the size and published with
- * a release store of `buffer`; thieves that loaded the old pointer may still
- * read it, so the old ring is kept on `retired` until deque_destroy(), when
- * no thread can be inside a call. Their sizes halve, so together they cost
- * at most the current ring's size. */
+ * a seq_cst store of `buffer`; thieves that loaded the old pointer may still
+ * read it, so the old ring goes on the owner's `retired` list.
+ *
+ * Shrinking. A ring that grew during a burst would otherwise keep its peak
+ * size for ever. deque_trim(), called by the owner between tasks (the
+ * worker's idle path), replaces a grown ring by one of the initial size
+ * when the deque is empty (top == split == bottom, top read with acquire)
+ * and retires the big one. Indices do not move, so (as for growth) a thief
+ * holding stale top and split can read a slot of the new ring that was
+ * never written (calloc'd: it reads NULL) and then loses its CAS: top is
+ * already past every index it could have seen published, since the deque
+ * was empty when the ring changed, and indices published later are
+ * published by a release store of split after the ring's seq_cst store, so
+ * a thief that sees them loads the new ring. The inline fork of spool.h
+ * reads the ring through `lane`, which only the owner changes, between
+ * tasks: no user code holds a slot pointer across that point (I4).
+ *
+ * Reclamation. Invariant R: a retired ring is freed only when no thief can
+ * still read it. A thief that found the public region non-empty announces
+ * itself with a seq_cst increment of `thieves` (R1) before its seq_cst load
+ * of `buffer` (R2), and leaves with a release decrement (R4) after its last
+ * read of the ring and its CAS. The owner retires a ring with a seq_cst
+ * store of the new pointer (R3) and later, on its own thread, frees the
+ * retired list only if a seq_cst load of `thieves` (R5) reads 0. Why R
+ * holds: take a thief whose R2 read a retired ring X, and an R5 that
+ * follows X's retirement R3 in the owner's program order. R2 read a value
+ * older than R3's, so R2 precedes R3 in the single total order S of seq_cst
+ * operations; R1 precedes R2 in S (sequenced before), and R3 precedes R5:
+ * so R1 precedes R5 in S, and R5 reads R1's increment or a later value of
+ * `thieves`. If the thief's decrement R4 is not among what R5 read, the
+ * count includes the thief and is not 0. If it is, R5 (an acquire) reads
+ * from a release sequence that R4 heads (every later modification of
+ * `thieves` is a read-modify-write), so the thief's reads of X happen
+ * before R5 and before the free. Thieves that found the region empty never
+ * read the ring and are not counted, so an idle thief polling an empty
+ * deque cannot hold its reclamation off. The owner tries at every growth
+ * (right after R3) and in deque_trim(); deque_destroy() frees the rest,
+ * when no thread can be inside a call. tests/relacy/ checks it (with a
+ * negative control that frees without R5) and tests/stress/deque_stress.c
+ * trims and reclaims while thieves steal. */
 #include "deque.h"
 
 #include <stdlib.h>
 
 static deque_buffer *buffer_new(int64_t capacity) {
-  deque_buffer *b = malloc(sizeof *b + (size_t)capacity * sizeof b->slots[0]);
+  /* calloc: a thief with a stale top may read a slot that no push wrote
+     (then it loses its CAS); zeroed, that read is of a defined value. */
+  deque_buffer *b = calloc(1, sizeof *b + (size_t)capacity * sizeof b->slots[0]);
   if (!b) return NULL;
   b->mask = capacity - 1;
   b->retired_next = NULL;
@@ -100,6 +138,7 @@ bool deque_init(deque *d, unsigned log_capacity) {
   deque_buffer *b = buffer_new((int64_t)1 << log_capacity);
   if (!b) return false;
   atomic_init(&d->top, 0);
+  atomic_init(&d->thieves, 0);
   atomic_init(&d->split, 0);
   atomic_init(&d->buffer, b);
   atomic_init(&d->publish_request, 0);
@@ -109,6 +148,7 @@ bool deque_init(deque *d, unsigned log_capacity) {
   d->top_bound = 0;
   deque_set_ring(d, b);
   d->retired = NULL;
+  d->initial_mask = b->mask;
   return true;
 }
 
@@ -123,21 +163,74 @@ void deque_destroy(deque *d) {
   d->owner_buffer = NULL;
 }
 
+/* Owner only: frees the retired rings if no thief can still read them
+   (file comment, "Reclamation", R5). */
+static bool deque_reclaim(deque *d) {
+  if (!d->retired) return true;
+  /* seq_cst: R5. It follows the owner's seq_cst store of buffer (R3) that
+     retired each ring on the list, and pairs with the thieves' seq_cst
+     increment (R1) and, as an acquire, with their release decrement (R4). */
+  if (load_seq_cst(&d->thieves) != 0) return false;
+  for (deque_buffer *r = d->retired; r;) {
+    deque_buffer *next = r->retired_next;
+    free(r);
+    r = next;
+  }
+  d->retired = NULL;
+  return true;
+}
+
+/* Owner only: makes b the ring, retiring the old one. */
+static void deque_replace_ring(deque *d, deque_buffer *b) {
+  deque_buffer *old = d->owner_buffer;
+  old->retired_next = d->retired;
+  d->retired = old;
+  deque_set_ring(d, b);
+  /* seq_cst: R3. Pairs with the thieves' seq_cst load of buffer (R2), for
+     reclamation; and as a release with its acquire, so a thief that sees
+     the new ring sees the slots copied into it. */
+  store_seq_cst(&d->buffer, b);
+}
+
 /* Owner only: copies [top, bottom) into a ring twice the size. */
 static deque_buffer *deque_grow(deque *d, int64_t top) {
   deque_buffer *old = d->owner_buffer;
   deque_buffer *b = buffer_new((old->mask + 1) * 2);
   if (!b) return NULL;
   for (int64_t i = top; i < d->lane.bottom; i++)
-    /* relaxed: published with the new ring by the release store below */
+    /* relaxed: published with the new ring by the seq_cst store of
+       deque_replace_ring() */
     store_relaxed(&b->slots[i & b->mask], buffer_get(old, i));
-  old->retired_next = d->retired;
-  d->retired = old;
-  deque_set_ring(d, b);
-  /* release: pairs with the acquire load of buffer in deque_steal(), so a
-     thief that sees the new ring sees the copied slots. */
-  store_release(&d->buffer, b);
+  deque_replace_ring(d, b);
+  /* Free the smaller rings now if no thief is inside: a burst then holds
+     one ring, not the whole doubling chain. */
+  deque_reclaim(d);
   return b;
+}
+
+bool deque_trim(deque *d) {
+  if (d->owner_buffer->mask > d->initial_mask && d->lane.bottom == d->lane.split) {
+    /* acquire: pairs with the CAS on top in deque_steal(), as in
+       deque_room(): the thieves that took the last items read their slots
+       before (and they are counted in `thieves` until after that). */
+    int64_t t = load_acquire(&d->top);
+    if (t == d->lane.split) { /* empty: no index to carry over */
+      deque_buffer *b = buffer_new(d->initial_mask + 1);
+      if (b) {
+        d->top_bound = t;
+        deque_replace_ring(d, b);
+      }
+    }
+  }
+  return deque_reclaim(d) && d->owner_buffer->mask == d->initial_mask;
+}
+
+size_t deque_ring_bytes(deque *d) {
+  size_t n = 0;
+  for (deque_buffer *r = d->retired; r; r = r->retired_next)
+    n += sizeof *r + (size_t)(r->mask + 1) * sizeof r->slots[0];
+  deque_buffer *b = d->owner_buffer;
+  return n + sizeof *b + (size_t)(b->mask + 1) * sizeof b->slots[0];
 }
 
 /* Owner only: room for one more item, growing if the ring is full. */
@@ -248,12 +341,22 @@ steal_status deque_steal(deque *d, work_item **out) {
     if (!load_relaxed(&d->publish_request)) store_relaxed(&d->publish_request, 1);
     return STEAL_EMPTY;
   }
-  /* acquire: pairs with the release store of buffer in deque_grow(). */
-  deque_buffer *buf = load_acquire(&d->buffer);
+  /* seq_cst increment: R1 of "Reclamation"; pairs with the owner's seq_cst
+     load of thieves (R5), which then does not free a ring this thief may
+     read. */
+  fetch_add_seq_cst(&d->thieves, 1);
+  /* seq_cst: R2; pairs with the seq_cst store of buffer in
+     deque_replace_ring() (R3), as an acquire so that the copied slots are
+     visible, and in the total order for reclamation. */
+  deque_buffer *buf = load_seq_cst(&d->buffer);
   work_item *item = buffer_get(buf, t);
   /* seq_cst CAS: pairs with the owner's CAS in deque_pop_public() and other
      thieves'; the winner alone owns index t (I2). */
-  if (!cas_seq_cst(&d->top, &t, t + 1)) return STEAL_LOST_RACE;
+  bool won = cas_seq_cst(&d->top, &t, t + 1);
+  /* release: R4; the read of the ring above happens before the owner's R5
+     that reads this decrement (or a later one), and so before the free. */
+  fetch_sub_release(&d->thieves, 1);
+  if (!won) return STEAL_LOST_RACE;
   *out = item;
   return STEAL_OK;
 }

@@ -22,6 +22,10 @@ typedef struct deque {
   /* Thieves' end. Written by thieves and by the owner when it takes the last
      public item (CAS); read by everyone. */
   _Alignas(SPOOL_CACHE_LINE) _Atomic(int64_t) top;
+  /* Thieves between their load of `buffer` and the end of their read of
+     the ring (deque.c, "Reclamation"). On top's line: a thief that gets
+     this far writes that line anyway, with its CAS. */
+  _Atomic(int64_t) thieves;
 
   /* End of the public region [top, split). Written by the owner only
      (release when it grows, seq_cst when it shrinks); read by thieves. */
@@ -41,9 +45,11 @@ typedef struct deque {
   _Alignas(SPOOL_CACHE_LINE) spool__lane lane;
   int64_t top_bound;          /* a lower bound of top */
   deque_buffer *owner_buffer; /* the owner's copy of buffer */
-  /* Buffers replaced by growth, freed by deque_destroy() only: a thief may
-     still read one until the deque is quiescent. */
+  /* Rings replaced by growth or shrinking, which a thief may still be
+     reading: freed when no thief is inside a steal's read (deque.c,
+     "Reclamation"), at the latest by deque_destroy(). */
   deque_buffer *retired;
+  int64_t initial_mask; /* the ring's mask at deque_init(): trimmed back to it */
 } deque;
 
 /* spool.h's inline fork reads the request flag at a fixed distance from
@@ -120,6 +126,19 @@ steal_status deque_steal(deque *d, work_item **out);
    the owner to publish, with the ordering that makes the hand-off free of
    lost wake-ups (deque.c, "requests"). */
 void deque_request_publish(deque *d);
+
+/* Owner only, between tasks (never while a task of this worker runs on
+   this stack between a fork and the sync that reads the lane, as the idle
+   path of the worker loop is). If the deque is empty and its ring grew, it
+   goes back to the initial size; retired rings that no thief can still be
+   reading are freed. Returns true when nothing is left to reclaim (no
+   retired ring, ring at its initial size), false when a thief was inside
+   or the deque held items or the small ring could not be allocated: the
+   caller may try again later. */
+bool deque_trim(deque *d);
+
+/* Owner only: bytes held in rings (current and retired), for tests. */
+size_t deque_ring_bytes(deque *d);
 
 /* Owner only: items in the deque (private and public), racing with thieves. */
 int64_t deque_size(deque *d);

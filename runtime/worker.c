@@ -144,6 +144,9 @@ void worker_before_block(worker *self) {
    the caller should search again, false if it may exit. */
 static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
   spool_executor *ex = self->ex;
+  /* Our deque is empty: give back a ring a burst grew, and retired rings
+     (deque.c, "Shrinking"), before the joiner can see this worker idle. */
+  bool trimmed = deque_trim(&self->dq);
   join_worker_idle(ex, self);
   int64_t spin_until = clock_now_ns() + IDLE_SPIN_NS;
   for (unsigned i = 1;; i++) {
@@ -160,6 +163,9 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
     }
   }
   if (!done && worker_may_exit(ex)) return false;
+  /* Again before sleeping, if a thief was inside a steal at the first try:
+     a sleeping worker must not hold rings it no longer needs. */
+  if (!trimmed) deque_trim(&self->dq);
   uint32_t epoch = park_prepare(&ex->lot);
   /* Owners publish private work on request; renew the requests now that the
      sleep is announced, so none is answered behind our back (deque.c). */

@@ -10,7 +10,7 @@
  *   stress_scale()      SPOOL_STRESS_SCALE (default 1; a malformed value is
  *                       an error, never silently 1)
  *   stress_budget(n)    n scaled, and reduced under valgrind, which runs
- *                       threads one at a time
+ *                       threads one at a time, and under an emulator
  *
  * A failing CHECK inside a loop reports the first few failures only, so a
  * broken invariant does not print a million lines. */
@@ -83,10 +83,11 @@ static inline unsigned stress_scale(void) {
   return (unsigned)v;
 }
 
-/* n at scale 1, times the scale; a tenth under valgrind (at least 1). */
+/* n at scale 1, times the scale; a tenth under valgrind or an emulator
+   (at least 1). */
 static inline long stress_budget(long n) {
   long v = n * (long)stress_scale();
-  if (test_under_valgrind()) v /= 10;
+  if (test_under_valgrind() || test_under_emulator()) v /= 10;
   return v < 1 ? 1 : v;
 }
 

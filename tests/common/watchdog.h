@@ -77,9 +77,9 @@ static inline void watchdog_start_thread(void) {
   watchdog_g.started = true;
 }
 
-/* Slow-down factor of the build and run: sanitizers and valgrind. */
+/* Slow-down factor of the build and run: sanitizers, valgrind, emulators. */
 static inline double watchdog_slowdown(void) {
-  if (test_under_valgrind()) return 20.0;
+  if (test_under_valgrind() || test_under_emulator()) return 20.0;
 #if defined(TEST_TSAN)
   return 8.0;
 #elif defined(TEST_ASAN)

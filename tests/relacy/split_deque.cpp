@@ -63,6 +63,8 @@
                              // about to sleep does not renew its request
 #define SD_NO_SLEEP_REQUEST 7 // a thief about to sleep does not renew its request
 #define SD_REQUEST_RELAXED 8 // request_publish(): the exchange relaxed, not seq_cst
+#define SD_RECLAIM_UNCHECKED 9 // reclaim(): frees retired rings without waiting for
+                               // thieves (no R5 check)
 
 namespace exact {
 #define SPLIT_DEQUE_WEAKEN SD_EXACT
@@ -118,6 +120,12 @@ namespace request_relaxed {
 #undef SPLIT_DEQUE_WEAKEN
 } // namespace request_relaxed
 
+namespace reclaim_unchecked {
+#define SPLIT_DEQUE_WEAKEN SD_RECLAIM_UNCHECKED
+#include "split_deque_model.hpp"
+#undef SPLIT_DEQUE_WEAKEN
+} // namespace reclaim_unchecked
+
 int main() {
   using harness::bounded_search;
   using harness::expect_caught;
@@ -153,9 +161,16 @@ int main() {
                                                         bounded_search(1));
   expect_pass<exact::scenario<exact::thief_sleeps>>(t, "split_deque/thief_sleeps",
                                                     bounded_search(3));
-  if (harness::deep()) // about 30 s: 4.8 million executions
+  expect_pass<exact::scenario<exact::grow_trim_reclaim>>(t, "split_deque/grow_trim_reclaim",
+                                                         random_search(300000));
+  expect_pass<exact::scenario<exact::grow_trim_reclaim>>(t, "split_deque/grow_trim_reclaim",
+                                                         bounded_search(1));
+  if (harness::deep()) { // minutes: millions of executions
     expect_pass<exact::scenario<exact::park_two_thieves>>(t, "split_deque/park_two_thieves",
                                                           bounded_search(2));
+    expect_pass<exact::scenario<exact::grow_trim_reclaim>>(t, "split_deque/grow_trim_reclaim",
+                                                           bounded_search(2));
+  }
   expect_reached(t, "split_deque: paths reached by the searches above", exact::path_names,
                  exact::path_seen);
 
@@ -185,6 +200,12 @@ int main() {
       t, "split_deque/thief_sleeps, no renewed request before sleeping", random_search(300000));
   expect_caught<request_relaxed::scenario<request_relaxed::thief_sleeps>>(
       t, "split_deque/thief_sleeps, request_publish() exchange relaxed", random_search(300000));
+
+  expect_caught<reclaim_unchecked::scenario<reclaim_unchecked::grow_trim_reclaim>>(
+      t, "split_deque/grow_trim_reclaim, reclaim() freeing without waiting for thieves",
+      random_search(300000));
+  expect_caught<free_on_grow::scenario<free_on_grow::grow_trim_reclaim>>(
+      t, "split_deque/grow_trim_reclaim, rings freed at once when replaced", random_search(300000));
 
   return harness::finish(t);
 }

@@ -50,10 +50,21 @@
 //     top_bound would overflow the ring it reloads top (acquire: it pairs with
 //     the thieves' CAS, so a slot is reused only after its thief read it); if
 //     the ring is still full it copies [top_bound, bottom) into a ring twice
-//     the size and publishes that with a release store of the ring pointer.
-//     Old rings are kept until the deque is quiescent (here: after());
-//     freeing one at once is a negative control that Relacy catches as an
-//     access to freed memory.
+//     the size and publishes that with a seq_cst store of the ring pointer
+//     (R3 below; as a release, it publishes the copied slots). The old ring
+//     goes on the retired list.
+//  6. Shrinking (trim, the worker's idle path). With the deque empty (its
+//     private region empty and top, loaded with acquire, equal to split) and
+//     the ring grown, the owner installs a ring of the initial size the same
+//     way, retiring the big one. Indices do not move; a thief with a stale
+//     top may read a slot of the new ring and then loses its CAS.
+//  7. Reclamation. A thief that found the public region non-empty increments
+//     `thieves` (seq_cst, R1) before it loads the ring pointer (seq_cst, R2)
+//     and decrements it (release, R4) after its read and its CAS. The owner
+//     frees the retired rings, after each growth and in trim, only if a
+//     seq_cst load of `thieves` (R5) reads 0. Freeing without that check,
+//     or freeing at once in grow, are negative controls that Relacy catches
+//     as an access to freed memory.
 //
 // THE INVARIANT: each index is taken by exactly one thread, and that thread
 // sees the item and the contents written before it was pushed. Why it holds:
@@ -80,6 +91,12 @@
 //  (e) A slot is rewritten only when bottom - top_bound fits the ring, where
 //      top_bound <= top; so the previous item in that slot (index bottom -
 //      capacity < top_bound) was already taken.
+//  (f) No ring is freed while a thief may read it (deque.c, "Reclamation"):
+//      if a thief's R2 read a ring the owner retired by R3 before its R5,
+//      then R1 < R2 < R3 < R5 in the total order of seq_cst operations, so
+//      R5 reads R1's increment or later; it reads 0 only if it also reads
+//      the thief's R4 (or later RMWs in its release sequence), and then the
+//      thief's read of the ring happens before the free.
 //
 // THE INVARIANT OF REQUESTS (deque.c): a sleeping thief has a request
 // standing on its victim, or the victim's owner wakes it. Why: in the
@@ -134,6 +151,9 @@ enum path {
   path_notify_woke,
   path_recheck_found_work,
   path_thief_slept,
+  path_trim_shrank,
+  path_reclaim_freed,
+  path_reclaim_deferred,
   path_count
 };
 inline const char *const path_names[path_count] = {"grow",
@@ -154,7 +174,10 @@ inline const char *const path_names[path_count] = {"grow",
                                                    "publish answered a request",
                                                    "notify woke a sleeper",
                                                    "sleep re-check found work",
-                                                   "thief went to sleep"};
+                                                   "thief went to sleep",
+                                                   "trim shrank the ring",
+                                                   "reclaim freed retired rings",
+                                                   "reclaim deferred: a thief was inside"};
 inline unsigned long path_seen[path_count];
 inline void reached(path p) { path_seen[p]++; }
 
@@ -184,6 +207,7 @@ struct deque {
   rl::atomic<long> split;          // written by the owner only
   rl::atomic<ring *> buffer;       // written by the owner only (grow)
   rl::atomic<int> publish_request; // raised by thieves, cleared by the owner
+  rl::atomic<long> thieves;        // thieves inside a read of the ring (R1, R4)
 
   // Owner only: no other thread touches these.
   long bottom;
@@ -192,16 +216,19 @@ struct deque {
   ring *owner_buffer;
   rl::atomic<int> *owner_slots; // owner_buffer->slot, as deque.h keeps it
   long owner_mask;              // owner_buffer->mask
-  ring *retired[4];
+  ring *retired[8];
   int retired_count;
+  long initial_mask;
 
   explicit deque(long capacity)
       : bottom(0), owner_split(0), top_bound(0), owner_buffer(new ring(capacity)),
-        owner_slots(owner_buffer->slot), owner_mask(owner_buffer->mask), retired_count(0) {
+        owner_slots(owner_buffer->slot), owner_mask(owner_buffer->mask), retired_count(0),
+        initial_mask(capacity - 1) {
     top.store(0, rl::mo_relaxed, $);
     split.store(0, rl::mo_relaxed, $);
     buffer.store(owner_buffer, rl::mo_relaxed, $);
     publish_request.store(0, rl::mo_relaxed, $);
+    thieves.store(0, rl::mo_relaxed, $);
   }
 
   // Quiescent: frees every ring (deque_destroy).
@@ -210,23 +237,61 @@ struct deque {
     for (int i = 0; i < retired_count; i++) delete retired[i];
   }
 
-  ring *grow(long t) {
+  // Frees the retired rings if no thief can read them (R5).
+  bool reclaim() {
+    if (retired_count == 0) return true;
+    // seq_cst: R5; after the seq_cst store of buffer that retired each ring
+    // (R3); pairs with the thieves' R1 and, as an acquire, their R4.
+    if (weaken != SD_RECLAIM_UNCHECKED && thieves.load(rl::mo_seq_cst, $) != 0) {
+      reached(path_reclaim_deferred);
+      return false;
+    }
+    for (int i = 0; i < retired_count; i++) delete retired[i];
+    retired_count = 0;
+    reached(path_reclaim_freed);
+    return true;
+  }
+
+  // deque_replace_ring: retire the current ring, publish b.
+  void replace_ring(ring *b) {
     ring *old = owner_buffer;
-    ring *b = new ring(2 * (old->mask + 1), true);
-    reached(path_grow);
-    for (long i = t; i < bottom; i++) b->put(i, old->get(i));
     if (weaken == SD_FREE_ON_GROW) {
       delete old; // wrong: a thief may still be reading it
     } else {
-      RL_ASSERT(retired_count < 4);
+      RL_ASSERT(retired_count < 8);
       retired[retired_count++] = old;
     }
     owner_buffer = b;
     owner_slots = b->slot;
     owner_mask = b->mask;
-    // release: pairs with the acquire load of buffer in steal.
-    buffer.store(b, weaken == SD_GROW_RELAXED ? rl::mo_relaxed : rl::mo_release, $);
+    // seq_cst: R3; as a release it pairs with the acquire of buffer in
+    // steal (the copied slots), and it orders the retirement before R5.
+    buffer.store(b, weaken == SD_GROW_RELAXED ? rl::mo_relaxed : rl::mo_seq_cst, $);
+  }
+
+  ring *grow(long t) {
+    ring *old = owner_buffer;
+    ring *b = new ring(2 * (old->mask + 1), true);
+    reached(path_grow);
+    for (long i = t; i < bottom; i++) b->put(i, old->get(i));
+    replace_ring(b);
+    reclaim();
     return b;
+  }
+
+  // deque_trim: back to the initial ring when empty; then reclaim. True
+  // when nothing is left to reclaim.
+  bool trim() {
+    if (owner_mask > initial_mask && bottom == owner_split) {
+      // acquire: pairs with the thieves' CAS on top, as in room().
+      long t = top.load(rl::mo_acquire, $);
+      if (t == owner_split) {
+        top_bound = t;
+        replace_ring(new ring(initial_mask + 1));
+        reached(path_trim_shrank);
+      }
+    }
+    return reclaim() && owner_mask == initial_mask;
   }
 
   ring *room() {
@@ -372,9 +437,15 @@ struct deque {
       }
       return empty;
     }
-    ring *buf = buffer.load(rl::mo_acquire, $);
+    // seq_cst: R1, before the load of the ring (reclamation).
+    thieves.fetch_add(1, rl::mo_seq_cst, $);
+    // seq_cst: R2; as an acquire, pairs with the store of buffer (R3).
+    ring *buf = buffer.load(rl::mo_seq_cst, $);
     int item = buf->get(t);
-    if (!top.compare_exchange_strong(t, t + 1, rl::mo_seq_cst, $, rl::mo_relaxed, $)) {
+    bool won = top.compare_exchange_strong(t, t + 1, rl::mo_seq_cst, $, rl::mo_relaxed, $);
+    // release: R4; the read above happens before an R5 that reads it.
+    thieves.fetch_sub(1, rl::mo_release, $);
+    if (!won) {
       reached(path_steal_lost_race);
       return lost_race;
     }
@@ -472,6 +543,9 @@ struct scenario : rl::test_suite<scenario<Script>, 1 + Script::thieves> {
       bool request_stands = q.publish_request.load(rl::mo_relaxed, $) != 0;
       RL_ASSERT(request_stands && "a thief sleeps, unwoken, behind a cleared request");
     }
+    // With every thief done, a trim leaves nothing to reclaim.
+    bool trimmed = q.trim();
+    RL_ASSERT(trimmed && "rings left after the final trim");
     q.destroy();
   }
 
@@ -535,6 +609,8 @@ struct scenario : rl::test_suite<scenario<Script>, 1 + Script::thieves> {
     while (pop()) {
     }
   }
+  // The worker's idle path: its deque is empty (worker_idle).
+  void idle() { q.trim(); }
   void steal(int attempts) {
     for (int i = 0; i < attempts; i++) {
       int x = q.steal();
@@ -668,4 +744,25 @@ struct public_last_item {
     s.drain();
   }
   template <class S> static void thief(S &s, unsigned) { s.steal(2); }
+};
+
+// Growth, shrinking and reclamation (deque.c, "Shrinking", "Reclamation"):
+// the owner grows the ring of two with three public items, drains, trims
+// (back to two slots, freeing what no thief reads), and does it again
+// while the thief steals; so thieves read rings that are being retired.
+struct grow_trim_reclaim {
+  static const int thieves = 1, items = 6, initial_capacity = 2;
+  template <class S> static void owner(S &s) {
+    s.push(1);
+    s.push(2);
+    s.push(3); // grows to 4
+    s.drain();
+    s.idle(); // shrinks to 2 when empty; reclaims
+    s.push(4);
+    s.push(5);
+    s.push(6); // grows again
+    s.drain();
+    s.idle();
+  }
+  template <class S> static void thief(S &s, unsigned) { s.steal(3); }
 };

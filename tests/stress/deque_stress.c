@@ -3,6 +3,12 @@
  * bottom and pops; three thieves steal. Each round starts from a ring of
  * two slots, so it grows many times. Every pushed item must be taken
  * exactly once: per-item counters, the total count and two checksums.
+ * Whenever the owner finds its deque empty it trims it (deque_trim: the
+ * ring shrinks back and retired rings are freed once no thief is inside a
+ * steal), so rings are replaced and freed while thieves read them: a ring
+ * freed too early is a use after free (ASan, valgrind) or a foreign item.
+ * At the end of each round, with the thieves stopped, the trim must leave
+ * nothing to reclaim.
  *
  * SPOOL_STRESS_SCALE multiplies the item count (6,000,000 at scale 1:
  * over 12 million deque operations). */
@@ -116,7 +122,10 @@ static void owner_round(long lo, long hi, uint64_t *rng) {
     long pops = (r & 0x200) ? (long)(stress_rand(rng) % (uint64_t)(burst + 1)) : 0;
     for (long k = 0; k < pops; k++) {
       work_item *it = deque_pop(current);
-      if (!it) break;
+      if (!it) {
+        deque_trim(current); /* empty: shrink and reclaim under the thieves */
+        break;
+      }
       take(&t, it);
     }
     if (stress_rand(rng) % 16 == 0) deque_publish(current, true);
@@ -140,6 +149,7 @@ static void owner_round_last_item(long lo, long hi, uint64_t *rng) {
     work_item *it;
     while ((it = deque_pop(current)))
       take(&t, it);
+    if (r == 1) deque_trim(current); /* three items grew the ring of two */
   }
   tally_flush(&t);
 }
@@ -188,6 +198,9 @@ int main(void) {
     owner_drain();
     atomic_store(&round_done, 1);
     pthread_barrier_wait(&barrier); /* every thief has stopped */
+    size_t initial_bytes = sizeof(deque_buffer) + 2 * sizeof(work_item *);
+    CHECKF(deque_trim(&d) && deque_ring_bytes(&d) == initial_bytes,
+           "round %d: %zu bytes of rings left after the final trim", r, deque_ring_bytes(&d));
     deque_destroy(&d);
   }
   for (int i = 0; i < THIEVES; i++)

@@ -21,7 +21,9 @@
  *                          gives main()'s exit status
  *
  * Time limits scale with SPOOL_STRESS_SCALE (a positive integer, default 1)
- * and are tripled under ThreadSanitizer and valgrind. */
+ * and are tripled under ThreadSanitizer, and ten times longer under valgrind
+ * and under an emulator (SPOOL_TEST_EMULATOR set: tests/run's AArch64
+ * stage under qemu-user). */
 #ifndef SPOOL_TEST_HARNESS_H
 #define SPOOL_TEST_HARNESS_H
 
@@ -83,6 +85,12 @@ static inline bool harness_under_valgrind(void) {
 #endif
 }
 
+/* SPOOL_TEST_EMULATOR set: the program runs under an emulator (qemu-user). */
+static inline bool harness_under_emulator(void) {
+  const char *e = getenv("SPOOL_TEST_EMULATOR");
+  return e && *e;
+}
+
 /* ---- Checks -------------------------------------------------------------- */
 
 static _Atomic unsigned harness_passed, harness_failed;
@@ -141,7 +149,7 @@ static inline unsigned harness_slowness(void) {
 #ifdef HARNESS_TSAN
   return 3;
 #else
-  return harness_under_valgrind() ? 10 : 1;
+  return harness_under_valgrind() || harness_under_emulator() ? 10 : 1;
 #endif
 }
 
