@@ -150,14 +150,6 @@ void spool_config_init(spool_config *c) {
     else
       env_malformed(c, "SPOOL_MAX_FIBERS");
   }
-  if ((v = getenv("SPOOL_TRACE"))) {
-    /* The pointer into the environment is kept: the executor copies what
-       it needs at creation. Empty is malformed (a typo, not "off"). */
-    if (*v)
-      c->trace_path = v;
-    else
-      env_malformed(c, "SPOOL_TRACE");
-  }
   if ((v = getenv("SPOOL_CATCH_OVERFLOW"))) {
     if (!strcmp(v, "0"))
       c->catch_stack_overflow = false;
@@ -165,6 +157,14 @@ void spool_config_init(spool_config *c) {
       c->catch_stack_overflow = true;
     else
       env_malformed(c, "SPOOL_CATCH_OVERFLOW");
+  }
+  if ((v = getenv("SPOOL_TRACE"))) {
+    /* The pointer into the environment is kept: the executor copies what
+       it needs at creation. Empty is malformed (a typo, not "off"). */
+    if (*v)
+      c->trace_path = v;
+    else
+      env_malformed(c, "SPOOL_TRACE");
   }
 }
 

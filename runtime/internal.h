@@ -627,6 +627,10 @@ typedef struct topology_plan {
   victim_map victims;    /* steal order, nearest first */
 } topology_plan;
 
+/* Drops the topology the process keeps loaded (it is loaded once per
+   process, topology.c); the next executor loads it again. For checkers that
+   account for every allocation (tests/faults). */
+void topology_cache_release(void);
 /* Hardware threads in the process's allowed CPU set (at least 1). */
 unsigned topology_default_workers(void);
 /* Plans placement for `workers` workers (0: the default) on this machine

@@ -52,6 +52,16 @@ static hwloc_topology_t topology_cache_get(void) {
   return topo;
 }
 
+void topology_cache_release(void) {
+  pthread_mutex_lock(&topology_lock);
+  if (topology_cached) hwloc_topology_destroy(topology_cached);
+  topology_cached = NULL;
+  free(cached_synthetic);
+  free(cached_xmlfile);
+  cached_synthetic = cached_xmlfile = NULL;
+  pthread_mutex_unlock(&topology_lock);
+}
+
 static void topology_unload(hwloc_topology_t topo) {
   if (topo) pthread_mutex_unlock(&topology_lock);
 }

@@ -2,7 +2,7 @@
  * ring is allocated by the worker's own thread, after it is bound, so the
  * kernel places its pages on the worker's node. On a one-node machine the
  * page placement cannot be seen, so the program checks the allocation
- * itself: it interposes malloc (forwarding to glibc), records which worker
+ * itself: it interposes malloc and calloc (forwarding to glibc), records which worker
  * thread (if any) made each allocation during spool_executor_create, and
  * checks that worker i's ring came from worker i's thread.
  *
@@ -28,9 +28,7 @@ static atomic_uint nrecords;
 static atomic_bool recording;
 
 #if INTERPOSED
-extern void *__libc_malloc(size_t size);
-void *malloc(size_t size) {
-  void *p = __libc_malloc(size);
+static void record(void *p) {
   if (p && atomic_load_explicit(&recording, memory_order_relaxed)) {
     worker *w = worker_self();
     unsigned i = atomic_fetch_add_explicit(&nrecords, 1, memory_order_relaxed);
@@ -39,6 +37,18 @@ void *malloc(size_t size) {
       records[i].worker = w ? (int)w->index : -1;
     }
   }
+}
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+void *malloc(size_t size) {
+  void *p = __libc_malloc(size);
+  record(p);
+  return p;
+}
+void *calloc(size_t n, size_t size) {
+  void *p = __libc_calloc(n, size);
+  record(p);
   return p;
 }
 #endif
