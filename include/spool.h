@@ -655,14 +655,11 @@ int spool_group_submit(spool_group *g, spool_fn fn, void *arg, spool_future **ou
  * neither scope loses it. A cancel is not an error: a join after
  * spool_group_cancel() returns SPOOL_OK unless a member failed.
  *
- * Inside a task, with SPOOL_FOREVER the join waits cooperatively, as
- * spool_yield_until_done() does: the task is suspended and the worker runs
- * other work (members included) meanwhile, so the task may resume on
- * another worker (see "Migration"). With a finite timeout inside a task
- * the join still blocks the worker's thread: its queued work is published
- * to other workers first, but on one worker members queued behind the
- * joiner cannot run, and the join times out. Outside tasks it blocks.
- * A timeout of 0 polls.
+ * Inside a task the join waits cooperatively, with any timeout, as
+ * spool_yield_wait() does: the task is suspended and the worker runs other
+ * work (members included) meanwhile, so the task may resume on another
+ * worker (see "Migration"); a timer resumes it at the deadline. Outside
+ * tasks it blocks. A timeout of 0 polls.
  *
  * From one of g's own members (or a frame of one): SPOOL_ESTATE, since the
  * join would wait for its caller. A join from a task that a member of g is

@@ -54,6 +54,7 @@
  * misses (a submit racing with the cancel) is cancelled when a worker
  * takes it (group_member_cancelled(), checked after the claim). */
 #include "internal.h"
+#include "wait.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -208,9 +209,10 @@ static int group_wait_blocking(spool_group *g, int64_t deadline) {
   }
 }
 
-/* Inside a task: yield on the group's `zero` future, so the worker runs
-   other work (the members included) meanwhile. */
-static int group_wait_in_task(spool_group *g) {
+/* Inside a task: yield on the group's `zero` future (a cooperative wait
+   with the deadline: coop_wait.c), so the worker runs other work (the
+   members included) meanwhile, whatever the timeout. */
+static int group_wait_in_task(spool_group *g, int64_t deadline) {
   for (;;) {
     pthread_mutex_lock(&g->lock);
     spool_future *zero = g->zero;
@@ -219,24 +221,30 @@ static int group_wait_in_task(spool_group *g) {
     pthread_mutex_unlock(&g->lock);
     if (!zero) { /* out of memory: block the thread instead */
       worker_before_block(worker_self());
-      return group_wait_blocking(g, DEADLINE_NONE);
+      return group_wait_blocking(g, deadline);
     }
     uint32_t count = group_announce_joiner(g);
-    if (count != 0) spool_future_yield_until_done(zero);
+    int rc = SPOOL_OK;
+    if (count != 0)
+      rc = yield_wait_internal(worker_self(), &zero, 1, deadline, SPOOL_ALL_COMPLETED, NULL);
     spool_future_release(zero);
     if (count == 0) return SPOOL_OK;
+    if (rc == SPOOL_ETIMEDOUT) return group_count(g) == 0 ? SPOOL_OK : SPOOL_ETIMEDOUT;
+    if (rc != SPOOL_OK) { /* out of memory for the wait: block the thread */
+      worker_before_block(worker_self());
+      return group_wait_blocking(g, deadline);
+    }
     /* Completed: the count reached 0 since, or a wake was spurious. */
   }
 }
 
-/* Waits until the count is 0. A finite timeout inside a task blocks the
-   worker's thread (its queued work published first, so other workers can
-   run members); only SPOOL_FOREVER frees the worker. */
+/* Waits until the count is 0: inside a task cooperatively (the worker is
+   freed, with any timeout), elsewhere by blocking the thread. */
 static int group_wait(spool_group *g, worker *self, double timeout) {
   if (timeout == 0) return group_count(g) == 0 ? SPOOL_OK : SPOOL_ETIMEDOUT;
-  if (self && timeout < 0) return group_wait_in_task(g);
-  if (self) worker_before_block(self);
-  return group_wait_blocking(g, deadline_after(timeout));
+  int64_t deadline = timeout < 0 ? DEADLINE_NONE : deadline_after(timeout);
+  if (self) return group_wait_in_task(g, deadline);
+  return group_wait_blocking(g, deadline);
 }
 
 /* ---- Cancel: the drain ------------------------------------------------------ */

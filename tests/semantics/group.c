@@ -244,6 +244,20 @@ static int join_briefly(void *arg, void **result) {
   return 0;
 }
 
+typedef struct submit_then_join {
+  spool_group *g;
+  atomic_long n;
+} submit_then_join;
+
+/* Members queued on this task's own deque, behind it; then a timed join. */
+static int submit_and_join_within_ten_seconds(void *arg, void **result) {
+  submit_then_join *sj = arg;
+  for (int i = 0; i < 50; i++)
+    if (spool_group_submit(sj->g, slow_count, &sj->n, NULL) != SPOOL_OK) return -1;
+  *result = (void *)(intptr_t)spool_group_join(sj->g, 10.0);
+  return 0;
+}
+
 Test(group, a_join_inside_a_task_with_a_timeout) {
   g_ex = executor_with(2);
   cr_assert_not_null(g_ex);
@@ -266,6 +280,26 @@ Test(group, a_join_inside_a_task_with_a_timeout) {
   blocker_release(&b);
   cr_assert_eq(spool_group_join(g, SPOOL_FOREVER), SPOOL_OK);
   blocker_destroy(&b);
+  spool_group_destroy(g);
+  spool_executor_destroy(g_ex);
+}
+
+/* On ONE worker: a join with a finite timeout inside a task must free the
+   worker, or the members queued behind it never run and it times out. */
+Test(group, a_timed_join_inside_a_task_frees_the_worker_on_one_worker) {
+  g_ex = executor_with(1);
+  cr_assert_not_null(g_ex);
+  spool_group *g;
+  cr_assert_eq(spool_group_create(g_ex, &g), SPOOL_OK);
+  submit_then_join sj = {.g = g};
+  atomic_init(&sj.n, 0);
+  void *rc = (void *)(intptr_t)-1;
+  cr_assert_eq(spool_run(g_ex, submit_and_join_within_ten_seconds, &sj, &rc), SPOOL_OK);
+  cr_assert_eq((intptr_t)rc, SPOOL_OK, "join returned %d", (int)(intptr_t)rc);
+  cr_assert_eq(atomic_load(&sj.n), 50);
+  spool_stats st;
+  cr_assert_eq(spool_stats_read(g_ex, -1, &st), SPOOL_OK);
+  cr_assert_gt(st.suspends, 0u, "the joining task was suspended");
   spool_group_destroy(g);
   spool_executor_destroy(g_ex);
 }
