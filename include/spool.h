@@ -87,7 +87,7 @@ extern "C" {
 #endif
 
 #define SPOOL_VERSION_MAJOR 0
-#define SPOOL_VERSION_MINOR 1
+#define SPOOL_VERSION_MINOR 2
 #define SPOOL_VERSION_PATCH 0
 
 #ifdef __cplusplus
@@ -414,10 +414,14 @@ int spool_future_yield_until_done(spool_future *f);
 
 /* Makes fn(arg) available to other workers; no allocation, no reference
  * counting. On a thread that is no spool worker it runs fn at once and
- * spool_sync() returns its outcome. */
+ * spool_sync() returns its outcome. A NULL t does nothing; a NULL fn forks
+ * nothing and makes the following spool_sync(t) return SPOOL_EINVAL. */
 void spool_fork(spool_task *t, spool_fn fn, void *arg);
 
-/* Returns fn's code and result (*result NULL when the code is nonzero).
+/* Returns fn's code, unchanged (runtime codes included: a task may return
+ * the code a wait gave it), and result (*result NULL when the code is
+ * nonzero);
+ * SPOOL_EINVAL for a NULL t, or after a spool_fork() given a NULL fn.
  * If no other worker took the frame, it is popped and fn is called directly
  * (a few nanoseconds); if a thief is running it, the calling task is
  * suspended, as by spool_yield_until_done(), and resumes (perhaps on another
@@ -433,8 +437,8 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg);
 int spool_sync(spool_task *t, void **result);
 
 /* Runs a root task on `ex` and waits for it: the entry point from main().
- * Returns fn's code, or a runtime code. Inside a task of `ex` it calls fn
- * inline. */
+ * Returns fn's code (unchanged, as spool_sync() does), or a runtime code. Inside a task of `ex` it
+ * calls fn inline. */
 int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result);
 
 /* ---- Parallel loops and map --------------------------------------------- */
@@ -602,6 +606,165 @@ bool spool_group_cancelled(const spool_group *g);
  * misuse (aborts with a message), since it would wait for itself. */
 void spool_group_destroy(spool_group *g);
 
+/* ---- Typed fork-join ----------------------------------------------------- *
+ *
+ * spool_fork/spool_sync box the work through spool_fn: a void * argument, a
+ * void ** result and a call through a pointer. The typed form forks a plain
+ * C function and, when no thief took the frame, its sync calls the function
+ * directly, as a recursive call would:
+ *
+ *     long fib(long n);
+ *     SPOOL_FORKABLE(long, fib, long);  // once per translation unit
+ *
+ *     long fib(long n) {
+ *       if (n < 2) return n;
+ *       spool_frame(fib) f;             // a typed frame, on the stack
+ *       SPOOL_FORK(&f, fib, n - 1);     // n - 1 converted to long, kept in f
+ *       long b = fib(n - 2);
+ *       return SPOOL_SYNC(&f, fib) + b; // an expression of type long
+ *     }
+ *
+ * SPOOL_FORKABLE(RET, NAME, T1, ..., Tk), 1 <= k <= 6
+ *   For a function RET NAME(T1, ..., Tk) declared before it (NAME a plain
+ *   identifier), defines the frame type and the static inline helpers that
+ *   the macros below expand to, in the including translation unit. It may
+ *   stand in a header beside NAME's declaration; a translation unit that
+ *   never forks NAME compiles without warnings. Write each Ti as in the
+ *   parameter list but without a top-level const; a type that cannot be
+ *   written `T name` (a function pointer, a pointer to an array) or that
+ *   contains commas needs a typedef first.
+ * SPOOL_FORKABLE_VOID(NAME, T1, ..., Tk)
+ *   The same for a function returning void.
+ * spool_frame(NAME)
+ *   The frame type: a struct that begins with a spool_task and holds the
+ *   arguments and the result. Its contents are private.
+ * SPOOL_FORK(frame, NAME, a1, ..., ak)
+ *   As spool_fork(): evaluates each argument exactly once, converted as in
+ *   a call to NAME (a wrong type is a compile error or warning), stores
+ *   them in *frame, and makes NAME(a1, ..., ak) available to thieves. An
+ *   argument may contain commas of its own (a compound literal). On a
+ *   thread that is no worker it runs NAME at once.
+ * SPOOL_SYNC(frame, NAME)
+ *   As spool_sync(), but an expression of type RET (void for the VOID
+ *   form): NAME's value. When the frame is still the bottom of this
+ *   worker's private region it is popped and NAME is called directly; in
+ *   every other case (published, stolen, the task migrated) the library's
+ *   spool_sync() runs or waits for it and the value the runner stored in
+ *   the frame is returned.
+ *
+ * The rules of spool_task hold: frames are synced in the reverse order of
+ * their forks (typed and untyped frames share that order and mix freely),
+ * every frame is synced before the function that forked it returns (debug
+ * builds check both, as for spool_task), and a frame may be forked again
+ * after its sync. The forks and forks_stolen statistics count typed forks.
+ * A typed task has no error code: its outcome is its value (fork a task
+ * that can fail with spool_fork). The macros are standard C11 and C++; on
+ * x86-64 and AArch64 with GCC or Clang, fork and sync are inline (see the
+ * end of this file), elsewhere and with SPOOL_NO_INLINE they call the
+ * library, with the same results. */
+
+#ifdef __cplusplus
+#define SPOOL__CAST(type, value) reinterpret_cast<type>(value)
+#define SPOOL__NULL              nullptr
+#else
+#define SPOOL__CAST(type, value) ((type)(value))
+#define SPOOL__NULL              ((void *)0)
+#endif
+
+/* The helpers are static inline, possibly unused: clang warns about an
+   unused static inline function defined in the main file (a macro's
+   expansion is), GCC does not. */
+#if defined(__GNUC__)
+#define SPOOL__LIKELY(c) __builtin_expect(!!(c), 1)
+#define SPOOL__HELPER    static inline __attribute__((unused))
+#else
+#define SPOOL__LIKELY(c) (c)
+#define SPOOL__HELPER    static inline
+#endif
+
+#define spool_frame(NAME)            struct spool__typed_##NAME
+#define SPOOL_FORK(frame, NAME, ...) spool__fork_##NAME(frame, __VA_ARGS__)
+#define SPOOL_SYNC(frame, NAME)      spool__sync_##NAME(frame)
+
+#define SPOOL_FORKABLE(RET, NAME, ...)                                                             \
+  SPOOL__FRAME(NAME, RET spool__result;, __VA_ARGS__)                                              \
+  SPOOL__HELPER int spool__run_##NAME(void *spool__f, void **spool__r) {                           \
+    spool_frame(NAME) *spool__fr = SPOOL__CAST(spool_frame(NAME) *, spool__f);                     \
+    (void)spool__r;                                                                                \
+    spool__fr->spool__result = NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                         \
+    return 0;                                                                                      \
+  }                                                                                                \
+  SPOOL__FORK_FN(NAME, __VA_ARGS__)                                                                \
+  SPOOL__HELPER RET spool__sync_##NAME(spool_frame(NAME) * spool__fr) {                            \
+    if (SPOOL__LIKELY(SPOOL__TAKE(&spool__fr->spool__task)))                                       \
+      return NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                                           \
+    (void)(spool_sync)(&spool__fr->spool__task, SPOOL__NULL); /* the library's */                  \
+    return spool__fr->spool__result;                                                               \
+  }                                                                                                \
+  struct spool__typed_##NAME /* the user's semicolon ends this declaration */
+
+#define SPOOL_FORKABLE_VOID(NAME, ...)                                                             \
+  SPOOL__FRAME(NAME, , __VA_ARGS__)                                                                \
+  SPOOL__HELPER int spool__run_##NAME(void *spool__f, void **spool__r) {                           \
+    spool_frame(NAME) *spool__fr = SPOOL__CAST(spool_frame(NAME) *, spool__f);                     \
+    (void)spool__r;                                                                                \
+    NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                                                    \
+    return 0;                                                                                      \
+  }                                                                                                \
+  SPOOL__FORK_FN(NAME, __VA_ARGS__)                                                                \
+  SPOOL__HELPER void spool__sync_##NAME(spool_frame(NAME) * spool__fr) {                           \
+    if (SPOOL__LIKELY(SPOOL__TAKE(&spool__fr->spool__task))) {                                     \
+      NAME(SPOOL__LIST(SPOOL__ARG, __VA_ARGS__));                                                  \
+      return;                                                                                      \
+    }                                                                                              \
+    (void)(spool_sync)(&spool__fr->spool__task, SPOOL__NULL); /* the library's */                  \
+  }                                                                                                \
+  struct spool__typed_##NAME /* the user's semicolon ends this declaration */
+
+/* The frame: the spool_task first (the library sees a spool_task and runs
+   it through spool__run_NAME, a spool_fn whose argument is the frame). */
+#define SPOOL__FRAME(NAME, RESULT_MEMBER, ...)                                                     \
+  spool_frame(NAME) {                                                                              \
+    spool_task spool__task;                                                                        \
+    SPOOL__EACH(SPOOL__MEMBER, __VA_ARGS__)                                                        \
+    RESULT_MEMBER                                                                                  \
+  };
+
+#define SPOOL__FORK_FN(NAME, ...)                                                                  \
+  SPOOL__HELPER void spool__fork_##NAME(spool_frame(NAME) * spool__fr,                             \
+                                        SPOOL__LIST(SPOOL__PARAM, __VA_ARGS__)) {                  \
+    SPOOL__EACH(SPOOL__STORE, __VA_ARGS__)                                                         \
+    spool_fork(&spool__fr->spool__task, spool__run_##NAME, spool__fr);                             \
+  }
+
+#define SPOOL__MEMBER(i, T) T spool__a##i;
+#define SPOOL__PARAM(i, T)  T spool__a##i
+#define SPOOL__STORE(i, T)  spool__fr->spool__a##i = spool__a##i;
+#define SPOOL__ARG(i, T)    spool__fr->spool__a##i
+
+/* SPOOL__EACH(M, T1..Tk): M(1, T1) ... M(k, Tk); SPOOL__LIST: the same,
+   comma-separated. k is counted by SPOOL__NARG (at most 6). */
+#define SPOOL__CAT(a, b)                             SPOOL__CAT_(a, b)
+#define SPOOL__CAT_(a, b)                            a##b
+#define SPOOL__NARG(...)                             SPOOL__NARG_(__VA_ARGS__, 6, 5, 4, 3, 2, 1, 0)
+#define SPOOL__NARG_(t1, t2, t3, t4, t5, t6, n, ...) n
+#define SPOOL__EACH(M, ...)                          SPOOL__CAT(SPOOL__EACH_, SPOOL__NARG(__VA_ARGS__))(M, __VA_ARGS__)
+#define SPOOL__EACH_1(M, t1)                         M(1, t1)
+#define SPOOL__EACH_2(M, t1, t2)                     M(1, t1) M(2, t2)
+#define SPOOL__EACH_3(M, t1, t2, t3)                 M(1, t1) M(2, t2) M(3, t3)
+#define SPOOL__EACH_4(M, t1, t2, t3, t4)             M(1, t1) M(2, t2) M(3, t3) M(4, t4)
+#define SPOOL__EACH_5(M, t1, t2, t3, t4, t5)         M(1, t1) M(2, t2) M(3, t3) M(4, t4) M(5, t5)
+#define SPOOL__EACH_6(M, t1, t2, t3, t4, t5, t6)                                                   \
+  M(1, t1) M(2, t2) M(3, t3) M(4, t4) M(5, t5) M(6, t6)
+#define SPOOL__LIST(M, ...)                  SPOOL__CAT(SPOOL__LIST_, SPOOL__NARG(__VA_ARGS__))(M, __VA_ARGS__)
+#define SPOOL__LIST_1(M, t1)                 M(1, t1)
+#define SPOOL__LIST_2(M, t1, t2)             M(1, t1), M(2, t2)
+#define SPOOL__LIST_3(M, t1, t2, t3)         M(1, t1), M(2, t2), M(3, t3)
+#define SPOOL__LIST_4(M, t1, t2, t3, t4)     M(1, t1), M(2, t2), M(3, t3), M(4, t4)
+#define SPOOL__LIST_5(M, t1, t2, t3, t4, t5) M(1, t1), M(2, t2), M(3, t3), M(4, t4), M(5, t5)
+#define SPOOL__LIST_6(M, t1, t2, t3, t4, t5, t6)                                                   \
+  M(1, t1), M(2, t2), M(3, t3), M(4, t4), M(5, t5), M(6, t6)
+
 /* ---- Observability ------------------------------------------------------- */
 
 /* One worker's counters, or the totals with worker == -1. SPOOL_EINVAL for
@@ -638,9 +801,10 @@ int spool_stats_read(spool_executor *ex, int worker, spool_stats *out);
 
 /* ---- Inline fork-join fast path (implementation detail, not API) ---------
  *
- * On x86-64 with GCC or Clang, spool_fork() and spool_sync() called by name
- * expand to the inline functions below, so a fork and a sync of a frame no
- * thief took cost no library call. They do exactly what the library's
+ * On x86-64 and AArch64 with GCC or Clang, spool_fork() and spool_sync()
+ * called by name, and the typed SPOOL_FORK/SPOOL_SYNC, expand to the
+ * inline functions below, so a fork and a sync of a frame no thief took
+ * cost no library call. They do exactly what the library's
  * functions do on their fast path and call those functions in every other
  * case; the behaviour is the same either way. Taking the functions'
  * addresses still gives the library's functions.
@@ -669,10 +833,12 @@ typedef struct spool__lane {
   int64_t push_limit;
   int64_t mask;
   void **slots;               /* the ring; relaxed atomic accesses */
-  const int *publish_request; /* nonzero: a thief asked for work */
+  const int *publish_request; /* nonzero: a thief asked for work (also found
+                                 at SPOOL__LANE_REQUEST_OFFSET from the lane) */
   spool__run_fn frame_run;    /* what a thief calls to run a frame */
   uint64_t forks;             /* spool_stats.forks (relaxed) */
   uint32_t tag;               /* the running fiber's tag, for debug checks */
+  uint64_t frame_word;        /* a frame's 8 bytes from `kind` to `tag`'s end, for one store */
 } spool__lane;
 
 /* The frame's layout inside spool_task (runtime/forkjoin.c asserts it). */
@@ -688,33 +854,33 @@ typedef struct SPOOL__MAY_ALIAS spool__frame {
   int error;
 } spool__frame;
 
+/* Where the deque's request flag lies relative to its lane (deque.h
+   asserts it): the inline fork reads it without loading the pointer. */
+#define SPOOL__LANE_REQUEST_OFFSET (-64)
+
 #define SPOOL__WORK_FRAME    2
 #define SPOOL__FRAME_PENDING 0
 
-/* x86-64 ELF, LP64 (not x32), GCC or Clang: the thread-local access below
-   is written for that ABI. */
+/* x86-64 or AArch64, ELF, LP64 (not x32 or ILP32), GCC or Clang: the
+   thread-local access below is written for those ABIs. */
 #if !defined(SPOOL_NO_INLINE) && !defined(SPOOL__LIBRARY) && defined(__GNUC__) &&                  \
-    defined(__x86_64__) && defined(__ELF__) && defined(__LP64__)
+    (defined(__x86_64__) || defined(__aarch64__)) && defined(__ELF__) && defined(__LP64__)
 #define SPOOL_INLINE_FORK_JOIN 1
-
-#ifdef __cplusplus
-#define SPOOL__CAST(type, value) reinterpret_cast<type>(value)
-#define SPOOL__NULL              nullptr
-#else
-#define SPOOL__CAST(type, value) ((type)(value))
-#define SPOOL__NULL              ((void *)0)
-#endif
 
 /* The library's side of the inline path (exported, not API). */
 extern __thread spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")));
 
-/* This thread's lane, NULL on a thread that is no worker. Read with a fresh
+/* This thread's lane; on a thread that is no worker, an idle lane where
+ * every fork and sync goes to the library (0.1's headers tested for NULL,
+ * which still works). Read with a fresh
  * thread-pointer access every time (volatile asm, memory clobber): a task
  * may resume on another thread between a fork and its sync, and the
  * compiler would otherwise reuse a thread-local's address across calls
- * (DESIGN.md "Migration across threads"). */
+ * (DESIGN.md "Migration across threads"). The initial-exec model: the
+ * variable's offset from the thread pointer, from the GOT. */
 static inline spool__lane *spool__lane_self(void) {
   spool__lane *lane;
+#if defined(__x86_64__)
   /* Both assembler dialects, for code built with -masm=intel. */
   __asm__ __volatile__("{movq spool__tls_lane@gottpoff(%%rip), %0|"
                        "mov %0, QWORD PTR spool__tls_lane@gottpoff[rip]}\n\t"
@@ -722,24 +888,39 @@ static inline spool__lane *spool__lane_self(void) {
                        : "=r"(lane)
                        :
                        : "memory");
+#else
+  uintptr_t offset;
+  __asm__ __volatile__("mrs %0, tpidr_el0\n\t"
+                       "adrp %1, :gottprel:spool__tls_lane\n\t"
+                       "ldr %1, [%1, #:gottprel_lo12:spool__tls_lane]\n\t"
+                       "ldr %0, [%0, %1]"
+                       : "=&r"(lane), "=&r"(offset)
+                       :
+                       : "memory");
+#endif
   return lane;
 }
 
 static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
   spool__lane *lane = spool__lane_self();
   int64_t b = 0;
-  /* relaxed: a hint that thieves set (deque.c, "requests"); the library's
-     spool_fork() answers it. */
-  if (__builtin_expect(!lane || (b = lane->bottom) >= lane->push_limit ||
-                           __atomic_load_n(lane->publish_request, __ATOMIC_RELAXED) != 0,
+  /* A NULL frame or function goes to the library (which ignores the one
+     and records SPOOL_EINVAL for the other); for `&frame` and a named
+     function the compiler folds the tests away. relaxed: a hint that
+     thieves set (deque.c, "requests"); the library's spool_fork() answers
+     it. */
+  const int *request =
+      SPOOL__CAST(const int *, SPOOL__CAST(const char *, lane) + SPOOL__LANE_REQUEST_OFFSET);
+  if (__builtin_expect(!t || !fn || (b = lane->bottom) >= lane->push_limit ||
+                           __atomic_load_n(request, __ATOMIC_RELAXED) != 0,
                        0)) {
     spool_fork(t, fn, arg);
     return;
   }
   spool__frame *fr = SPOOL__CAST(spool__frame *, t);
-  fr->run = lane->frame_run;
-  fr->kind = SPOOL__WORK_FRAME;
-  fr->tag = lane->tag;
+  /* No `run`: the library runs frames by kind. kind and tag in one store. */
+  const uint64_t word = lane->frame_word;
+  __builtin_memcpy(SPOOL__CAST(char *, fr) + offsetof(spool__frame, kind), &word, sizeof word);
   fr->fn = fn;
   fr->arg = arg;
   /* relaxed: thieves read it after the release store of split that
@@ -754,35 +935,42 @@ static inline void spool__fork_inline(spool_task *t, spool_fn fn, void *arg) {
   __atomic_store_n(&lane->forks, lane->forks + 1, __ATOMIC_RELAXED);
 }
 
-static inline int spool__sync_inline(spool_task *t, void **result) {
+/* If t is the bottom item of this worker's private region (no thief can
+ * see it), pops it and returns true: the caller then runs the frame's work
+ * itself. Otherwise false, and the library's spool_sync() must finish the
+ * frame. No slot holds NULL, so a NULL t is never taken. */
+static inline bool spool__take_inline(spool_task *t) {
   spool__lane *lane = spool__lane_self();
-  if (__builtin_expect(lane != SPOOL__NULL, 1)) {
-    int64_t b = lane->bottom - 1;
-    /* relaxed: a private slot, written by this thread. */
-    if (__builtin_expect(b >= lane->split &&
-                             __atomic_load_n(&lane->slots[b & lane->mask], __ATOMIC_RELAXED) == t,
-                         1)) {
-      /* Our own bottom item, unseen by thieves: pop it and call fn. */
-      lane->bottom = b;
-      spool__frame *fr = SPOOL__CAST(spool__frame *, t);
-      void *r = SPOOL__NULL;
-      int error = fr->fn(fr->arg, &r);
-      if (__builtin_expect(error != 0, 0)) {
-        r = SPOOL__NULL;
-        /* A task's code inside the reserved block is reported as EINVAL. */
-        if (error >= -10999 && error <= -10001) error = SPOOL_EINVAL;
-      }
-      if (result) *result = r;
-      return error;
-    }
-  }
-  return spool_sync(t, result);
+  int64_t b = lane->bottom - 1;
+  /* relaxed: a private slot, written by this thread. */
+  if (__builtin_expect(b < lane->split ||
+                           __atomic_load_n(&lane->slots[b & lane->mask], __ATOMIC_RELAXED) != t,
+                       0))
+    return false;
+  lane->bottom = b;
+  return true;
 }
+
+static inline int spool__sync_inline(spool_task *t, void **result) {
+  if (__builtin_expect(!spool__take_inline(t), 0)) return spool_sync(t, result);
+  /* Our own bottom item, unseen by thieves: call fn. */
+  spool__frame *fr = SPOOL__CAST(spool__frame *, t);
+  void *r = SPOOL__NULL;
+  int error = fr->fn(fr->arg, &r);
+  if (__builtin_expect(error != 0, 0)) r = SPOOL__NULL; /* the code as it is */
+  if (result) *result = r;
+  return error;
+}
+
+#define SPOOL__TAKE(t) spool__take_inline(t)
 
 /* Variadic, so that arguments with commas of their own (compound literals,
    C++ lambdas and templates) pass as they would to a function. */
 #define spool_fork(...) spool__fork_inline(__VA_ARGS__)
 #define spool_sync(...) spool__sync_inline(__VA_ARGS__)
+#else
+/* No inline path: a typed sync always goes through spool_sync(). */
+#define SPOOL__TAKE(t) 0
 #endif /* inline fast path */
 
 #ifdef __cplusplus

@@ -28,7 +28,8 @@ PEERS = ("tbb", "gomp", "iomp")
 # iomp rows of a loop kernel are its static schedule): the same binaries,
 # asked for the kernel "<name>_dynamic".
 DYNAMIC = ("gomp_dynamic", "iomp_dynamic")
-IMPLS = ("serial", "serial_plain", "spool", "spool_trace") + PEERS + DYNAMIC
+SPOOLS = ("spool", "spool-fn")  # typed fork-join; the same kernels with spool_fn
+IMPLS = ("serial", "serial_plain") + SPOOLS + ("spool_trace",) + PEERS + DYNAMIC
 # Measured only when asked for (--trace, or --impls naming it).
 OPTIONAL_IMPLS = ("spool_trace",)
 IMPL_TITLES = {
@@ -36,6 +37,7 @@ IMPL_TITLES = {
     "serial_plain": "serial (plain -O2)",
     "spool": "spool",
     "spool_trace": "spool, tracing on",
+    "spool-fn": "spool (spool_fn)",
     "tbb": "oneTBB task_group",
     "gomp": "OpenMP libgomp",
     "iomp": "OpenMP libomp",
@@ -47,6 +49,7 @@ BINARIES = {
     "serial_plain": "perf_serial",
     "spool": "perf_spool",
     "spool_trace": "perf_spool",
+    "spool-fn": "perf_spool_fn",
     "tbb": "perf_tbb",
     "gomp": "perf_gomp",
     "iomp": "perf_iomp",
@@ -69,7 +72,7 @@ class Micro:
 
 
 MICROS = (
-    Micro("spawn", ("spool", "tbb", "gomp", "iomp"), "ns_per_spawn", "ns",
+    Micro("spawn", ("spool", "spool-fn", "tbb", "gomp", "iomp"), "ns_per_spawn", "ns",
           "per fork+sync: (fib 1 worker - serial) / forks", workers=1),
     Micro("submit_rt", ("spool", "tbb"), "ns_per_roundtrip", "ns",
           "per submit + result round trip from outside"),
@@ -274,7 +277,7 @@ def plan(args, available):
                 if impl in args.impls and (impl == "serial" or kernel == "fib"):
                     jobs.append((kernel, impl, 1))
             for w in args.workers:
-                for impl in ("spool", "spool_trace") + PEERS + (DYNAMIC if kernel in LOOPS else ()):
+                for impl in SPOOLS + ("spool_trace",) + PEERS + (DYNAMIC if kernel in LOOPS else ()):
                     if impl in args.impls and impl in available:
                         jobs.append((kernel, impl, w))
         else:
@@ -597,14 +600,14 @@ def micro_notes(args, series):
         s = series[("spawn", "spool", 1)]
         notes.append("spool %s on 1 worker: %.2fx the serial (noinline) time of %s" % (
             s.params.split(",")[0], ratio, fmt_time(serial)))
-        shaped = metric_of(series, ("spawn", "spool", 1), "shaped_seconds")
-        vs_shaped = metric_of(series, ("spawn", "spool", 1), "ns_per_spawn_vs_shaped")
+        shaped = metric_of(series, ("spawn", "spool-fn", 1), "shaped_seconds")
+        vs_shaped = metric_of(series, ("spawn", "spool-fn", 1), "ns_per_spawn_vs_shaped")
         if shaped and vs_shaped is not None:
-            notes.append("  the same code with a direct call of the forked spool_fn in place of "
+            notes.append("  spool-fn's code with a direct call of the forked spool_fn in place of "
                          "fork+sync takes %s (%.2fx the serial time);" % (
                              fmt_time(shaped), shaped / serial))
             notes.append("  against it, fork+sync alone cost %s per spawn" % fmt_ns(vs_shaped))
-    for impl in PEERS:
+    for impl in ("spool-fn",) + PEERS:
         r = metric_of(series, ("spawn", impl, 1), "ratio_to_serial")
         if r:
             notes.append("%s on 1 worker: %.1fx the serial time" % (IMPL_TITLES[impl], r))

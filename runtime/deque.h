@@ -46,6 +46,12 @@ typedef struct deque {
   deque_buffer *retired;
 } deque;
 
+/* spool.h's inline fork reads the request flag at a fixed distance from
+   the lane, saving the load of lane.publish_request. */
+_Static_assert(offsetof(deque, publish_request) - offsetof(deque, lane) ==
+                   (size_t)SPOOL__LANE_REQUEST_OFFSET,
+               "spool.h: SPOOL__LANE_REQUEST_OFFSET");
+
 typedef enum steal_status { STEAL_EMPTY, STEAL_LOST_RACE, STEAL_OK } steal_status;
 
 /* A deque with room for 2^log_capacity items before it grows. */

@@ -107,8 +107,23 @@ _Thread_local worker *runtime_tls_worker __attribute__((tls_model("initial-exec"
 #else
 #define EXPORTED_FOR_ASM __attribute__((used))
 #endif
+/* A thread that is no worker points at the idle lane instead of NULL, so
+   the inline path needs no NULL test: no fork fits below its push_limit
+   and no sync finds its frame at or above its split, so both go to the
+   library, which sees runtime_tls_worker NULL. Never written. A whole
+   deque, so that the request flag beside the lane exists too. */
+static deque idle_deque = {
+    .lane =
+        {
+            .bottom = 0,
+            .split = INT64_MAX,
+            .push_limit = INT64_MIN,
+            .publish_request = (const int *)&idle_deque.publish_request,
+        },
+};
+#define idle_lane idle_deque.lane
 _Thread_local spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")))
-EXPORTED_FOR_ASM;
+EXPORTED_FOR_ASM = &idle_lane;
 
 __attribute__((noinline)) worker *worker_self(void) {
   /* The barrier stops the compiler from treating this as a pure function
@@ -120,7 +135,7 @@ __attribute__((noinline)) worker *worker_self(void) {
 __attribute__((noinline)) void worker_set_self(worker *w) {
   __asm__ __volatile__("" ::: "memory");
   runtime_tls_worker = w;
-  spool__tls_lane = w ? &w->dq.lane : NULL;
+  spool__tls_lane = w ? &w->dq.lane : &idle_lane;
 }
 
 spool_executor *spool_current_executor(void) {

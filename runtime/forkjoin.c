@@ -95,12 +95,12 @@ void frame_watch_end(frame_watch fw, worker *self) {
 static void frame_call(fork_frame *fr) {
   void *result = NULL;
   int error = fr->fn(fr->arg, &result);
-  fr->error = task_error(error);
+  fr->error = error; /* unchanged, runtime codes included (DESIGN.md) */
   fr->result = error ? NULL : result;
 }
 
 /* Run by whoever took the frame's entry from a deque. */
-static worker *frame_run(work_item *item, worker *self) {
+worker *forkjoin_frame_run(work_item *item, worker *self) {
   fork_frame *fr = container_of(item, fork_frame, item);
   /* The frame runs as part of the task that forked it, in that task's
      group, whichever worker took it (its tag names the group). */
@@ -138,15 +138,27 @@ static __attribute__((noinline)) void fork_push_slow(worker *self, fork_frame *f
 }
 
 spool__run_fn forkjoin_frame_runner(void) {
-  return (spool__run_fn)frame_run;
+  return (spool__run_fn)forkjoin_frame_run;
 }
 
 /* The out-of-line fork; spool.h's spool__fork_inline() is its fast path,
    inline in the caller, and calls it for everything else. Every slow case
    below is a tail call, so the fast path saves no registers and builds no
    stack frame (checked with objdump). */
+/* A fork given no function: its sync reports SPOOL_EINVAL (spool.h). */
+static __attribute__((noinline)) void fork_invalid(fork_frame *fr) {
+  fr->error = SPOOL_EINVAL;
+  fr->result = NULL;
+  atomic_init(&fr->state, FRAME_DONE);
+}
+
 void spool_fork(spool_task *t, spool_fn fn, void *arg) {
+  if (__builtin_expect(!t, 0)) return; /* nothing to fork into: nothing to sync */
   fork_frame *fr = frame_of(t);
+  if (__builtin_expect(!fn, 0)) {
+    fork_invalid(fr);
+    return;
+  }
   fr->fn = fn;
   fr->arg = arg;
   worker *self = runtime_tls_worker; /* no switch point before its use */
@@ -157,7 +169,7 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   /* Everything a thief reads is written before the release store of split
      that publishes the slot (deque.c, I3). */
   atomic_init(&fr->state, FRAME_PENDING);
-  fr->item.run = frame_run;
+  fr->item.run = forkjoin_frame_run;
   fr->item.kind = WORK_FRAME;
   deque *d = &self->dq;
   fr->item.owner_tag = d->lane.tag;
@@ -176,7 +188,7 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
 }
 
 static bool frame_done(void *arg) {
-  /* acquire: pairs with the exchange in frame_run(). */
+  /* acquire: pairs with the exchange in forkjoin_frame_run(). */
   return load_acquire(&((fork_frame *)arg)->state) == FRAME_DONE;
 }
 
@@ -190,7 +202,7 @@ static void sync_slow(worker *self, fork_frame *fr) {
     continuation c;
     continuation_init(&c, self->ex, 1);
     uintptr_t expected = FRAME_PENDING;
-    /* acq_rel: pairs with the exchange in frame_run(): either the runner
+    /* acq_rel: pairs with the exchange in forkjoin_frame_run(): either the runner
        sees &c and signals it, or we see DONE and need not park. */
     if (atomic_compare_exchange_strong_explicit(&fr->state, &expected, (uintptr_t)&c,
                                                 memory_order_acq_rel, memory_order_acquire)) {
@@ -206,7 +218,7 @@ static void sync_slow(worker *self, fork_frame *fr) {
   nested_wait nw;
   nested_wait_init(&nw, self->ex, 1);
   uintptr_t expected = FRAME_PENDING;
-  /* acq_rel: pairs with the exchange in frame_run(), as above. */
+  /* acq_rel: pairs with the exchange in forkjoin_frame_run(), as above. */
   if (atomic_compare_exchange_strong_explicit(&fr->state, &expected, (uintptr_t)&nw.c,
                                               memory_order_acq_rel, memory_order_acquire))
     nested_wait_run(self, &nw);
@@ -231,6 +243,10 @@ static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *se
 }
 
 int spool_sync(spool_task *t, void **result) {
+  if (__builtin_expect(!t, 0)) {
+    if (result) *result = NULL;
+    return SPOOL_EINVAL;
+  }
   fork_frame *fr = frame_of(t);
   worker *self = runtime_tls_worker; /* no switch point before its use */
   if (__builtin_expect(!self || !deque_take_private_bottom(&self->dq, &fr->item), 0))
@@ -238,10 +254,7 @@ int spool_sync(spool_task *t, void **result) {
   /* The fast path: our own private bottom item, unseen by thieves. */
   void *r = NULL;
   int error = fr->fn(fr->arg, &r);
-  if (__builtin_expect(error != 0, 0)) {
-    r = NULL;
-    error = task_error(error);
-  }
+  if (__builtin_expect(error != 0, 0)) r = NULL; /* the code passes unchanged */
   if (result) *result = r;
   return error;
 }
@@ -252,7 +265,7 @@ int spool_run(spool_executor *ex, spool_fn fn, void *arg, void **result) {
   worker *self = worker_self();
   if (self && self->ex == ex) {
     void *r = NULL;
-    int error = task_error(fn(arg, &r));
+    int error = fn(arg, &r); /* unchanged, runtime codes included */
     if (result) *result = error ? NULL : r;
     return error;
   }

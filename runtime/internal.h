@@ -12,12 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "spool.h"
 
 #include "atomics.h"
 #include "deque.h"
 #include "fiber.h"
+
 #include "park.h"
 #include "trace.h"
 #include "victims.h"
@@ -388,11 +390,28 @@ static inline uint32_t fiber_tag(const fiber *f) {
 static inline uint32_t fiber_context_tag(const fiber *f) {
   return f->group ? group_context_tag(f->group, f) : fiber_tag(f);
 }
+/* The 8 bytes of a frame from `kind` to the end of `tag` (padding zero),
+   for a frame forked on a fiber of tag `tag`: spool.h's inline fork writes
+   them with one store of spool__lane.frame_word. */
+static inline uint64_t spool__frame_word(uint32_t tag) {
+  _Static_assert(offsetof(spool__frame, tag) + sizeof(uint32_t) - offsetof(spool__frame, kind) ==
+                     sizeof(uint64_t),
+                 "kind and tag span 8 bytes");
+  spool__frame f;
+  memset(&f, 0, sizeof f);
+  f.kind = SPOOL__WORK_FRAME;
+  f.tag = tag;
+  uint64_t word;
+  memcpy(&word, &f.kind, sizeof word);
+  return word;
+}
+
 /* Switches the worker's record of the fiber it runs, and the tag the
    inline fork writes into frames (spool.h: spool__lane.tag). */
 static inline void worker_set_current(worker *self, fiber *f) {
   self->current = f;
   self->dq.lane.tag = fiber_context_tag(f);
+  self->dq.lane.frame_word = spool__frame_word(self->dq.lane.tag);
 }
 
 /* Runs a task (or a stolen frame) of group g on the current fiber:
@@ -405,6 +424,7 @@ static inline spool_group *group_scope_enter(worker *self, spool_group *g) {
   if (__builtin_expect(saved != g, 0)) {
     f->group = g;
     self->dq.lane.tag = fiber_context_tag(f);
+    self->dq.lane.frame_word = spool__frame_word(self->dq.lane.tag);
   }
   return saved;
 }
@@ -413,11 +433,23 @@ static inline void group_scope_leave(worker *self, spool_group *saved) {
   if (__builtin_expect(f->group != saved, 0)) {
     f->group = saved;
     self->dq.lane.tag = fiber_context_tag(f);
+    self->dq.lane.frame_word = spool__frame_word(self->dq.lane.tag);
   }
 }
 
-/* What runs a queued frame, for the lane (spool.h spool__lane.frame_run). */
+/* What runs a queued frame, for the lane (spool.h spool__lane.frame_run,
+   read by the inline forks of 0.1's header only). */
 spool__run_fn forkjoin_frame_runner(void);
+/* Runs a frame taken from a deque (forkjoin.c). */
+worker *forkjoin_frame_run(work_item *item, worker *self);
+
+/* Runs an item taken from a queue. A frame is run by kind: the inline
+   fork of spool.h does not store its `run` (one load and one store fewer
+   per spawn). */
+static inline worker *work_item_run(work_item *item, worker *self) {
+  if (item->kind == WORK_FRAME) return forkjoin_frame_run(item, self);
+  return item->run(item, self);
+}
 
 /* ---- Fork-join debug checks (forkjoin.c; debug builds only) -------------- */
 

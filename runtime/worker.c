@@ -176,7 +176,7 @@ worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
     work_item *item = worker_find_work(self);
     if (item) {
       trace_run_begin(self, item->kind);
-      self = item->run(item, self); /* may return on another worker */
+      self = work_item_run(item, self); /* may return on another worker */
       trace_run_end(self);
       continue;
     }
@@ -190,7 +190,7 @@ worker *worker_loop(worker *self) {
     work_item *item = worker_find_work(self);
     if (item) {
       trace_run_begin(self, item->kind);
-      self = item->run(item, self); /* may return on another worker */
+      self = work_item_run(item, self); /* may return on another worker */
       trace_run_end(self);
       continue;
     }

@@ -64,7 +64,11 @@ static const bench_kernel spool_kernels[] = {
 };
 
 const bench_impl bench_this_impl = {
-    .name = "spool",
+#ifdef PERF_SPOOL_FN
+    .name = "spool-fn", /* the kernels written with spool_fork / spool_sync */
+#else
+    .name = "spool", /* the kernels written with typed fork-join */
+#endif
     .start = spool_start,
     .stop = spool_stop,
     .strerror = spool_strerror,

@@ -2,6 +2,11 @@
 #include "impl_spool.h"
 #include "sort.h"
 
+/* Two versions: the typed fork-join of spool.h (SPOOL_FORK / SPOOL_SYNC,
+   the "spool" column), and with PERF_SPOOL_FN the spool_fn version
+   (spool_fork / spool_sync, the "spool-fn" column, perf_spool_fn). */
+#ifdef PERF_SPOOL_FN
+
 typedef struct merge_args {
   const int32_t *a, *b;
   size_t na, nb;
@@ -75,3 +80,63 @@ int sort_compute_spool(void *state) {
   sort_args root = {s->data, s->tmp, s->n};
   return spool_run(bench_spool, sort_task, &root, NULL);
 }
+
+#else /* typed fork-join */
+
+static void merge(const int32_t *a, size_t na, const int32_t *b, size_t nb, int32_t *out);
+SPOOL_FORKABLE_VOID(merge, const int32_t *, size_t, const int32_t *, size_t, int32_t *);
+
+static void merge(const int32_t *a, size_t na, const int32_t *b, size_t nb, int32_t *out) {
+  if (na < nb) {
+    const int32_t *t = a;
+    a = b;
+    b = t;
+    size_t tn = na;
+    na = nb;
+    nb = tn;
+  }
+  if (na + nb <= MERGE_LEAF || nb == 0) {
+    merge_leaf(a, na, b, nb, out);
+    return;
+  }
+  size_t ma = na / 2, mb = sort_lower_bound(b, nb, a[ma]);
+  spool_frame(merge) frame;
+  SPOOL_FORK(&frame, merge, a, ma, b, mb, out);
+  merge(a + ma, na - ma, b + mb, nb - mb, out + ma + mb);
+  SPOOL_SYNC(&frame, merge);
+}
+
+static void sort(int32_t *a, int32_t *tmp, size_t n);
+SPOOL_FORKABLE_VOID(sort, int32_t *, int32_t *, size_t);
+
+static void sort(int32_t *a, int32_t *tmp, size_t n) {
+  if (n < SORT_LEAF) {
+    sort_leaf(a, n);
+    return;
+  }
+  size_t q = n / 4;
+  spool_frame(sort) quarters[3];
+  for (size_t i = 0; i < 3; i++)
+    SPOOL_FORK(&quarters[i], sort, a + i * q, tmp + i * q, q);
+  sort(a + 3 * q, tmp + 3 * q, n - 3 * q);
+  for (int i = 2; i >= 0; i--)
+    SPOOL_SYNC(&quarters[i], sort);
+  spool_frame(merge) low;
+  SPOOL_FORK(&low, merge, a, q, a + q, q, tmp);
+  merge(a + 2 * q, q, a + 3 * q, n - 3 * q, tmp + 2 * q);
+  SPOOL_SYNC(&low, merge);
+  merge(tmp, 2 * q, tmp + 2 * q, n - 2 * q, a);
+}
+
+static int sort_root(void *arg, void **result) {
+  (void)result;
+  sort_state *s = arg;
+  sort(s->data, s->tmp, s->n);
+  return 0;
+}
+
+int sort_compute_spool(void *state) {
+  return spool_run(bench_spool, sort_root, state, NULL);
+}
+
+#endif

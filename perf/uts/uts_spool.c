@@ -2,6 +2,11 @@
 #include "impl_spool.h"
 #include "uts.h"
 
+/* Two versions: the typed fork-join of spool.h (SPOOL_FORK / SPOOL_SYNC,
+   the "spool" column), and with PERF_SPOOL_FN the spool_fn version
+   (spool_fork / spool_sync, the "spool-fn" column, perf_spool_fn). */
+#ifdef PERF_SPOOL_FN
+
 typedef struct visit {
   const uts_tree *tree;
   const uts_node *parent; /* NULL for the root */
@@ -44,3 +49,41 @@ int uts_compute_spool(void *state) {
   s->result = root.count;
   return rc;
 }
+
+#else /* typed fork-join */
+
+static long visit(const uts_tree *tree, const uts_node *parent, int index);
+SPOOL_FORKABLE(long, visit, const uts_tree *, const uts_node *, int);
+
+/* The nodes in the subtree of parent's child `index` (the root's, with
+   parent NULL). */
+static long visit(const uts_tree *tree, const uts_node *parent, int index) {
+  uts_node node;
+  if (parent)
+    uts_child(parent, index, &node);
+  else
+    uts_root(tree, &node);
+  int children = uts_children(tree, &node);
+  long count = 1;
+  if (children > 0) {
+    spool_frame(visit) frames[children];
+    for (int i = 0; i < children; i++)
+      SPOOL_FORK(&frames[i], visit, tree, &node, i);
+    for (int i = children - 1; i >= 0; i--)
+      count += SPOOL_SYNC(&frames[i], visit);
+  }
+  return count;
+}
+
+static int visit_root(void *arg, void **result) {
+  (void)result;
+  uts_state *s = arg;
+  s->result = visit(s->tree, NULL, 0);
+  return 0;
+}
+
+int uts_compute_spool(void *state) {
+  return spool_run(bench_spool, visit_root, state, NULL);
+}
+
+#endif

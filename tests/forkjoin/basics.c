@@ -4,9 +4,14 @@
  *    and 4 workers, run after run;
  *  - spool_sync returns the function's code and result (the result NULL
  *    when the code is nonzero); an error deep in a recursion reaches main()
- *    through spool_run; a reserved code returned by a task is SPOOL_EINVAL;
+ *    through spool_run; a task's code passes through a sync unchanged,
+ *    runtime codes included (DESIGN.md, changed 2026-12), and through a
+ *    spool_run called inside a task;
  *  - spool_fork on a thread that is no worker runs the function at once,
  *    and spool_sync returns its outcome;
+ *  - NULL: spool_sync(NULL) is SPOOL_EINVAL, spool_fork(NULL, ...) does
+ *    nothing, spool_fork(t, NULL, ...) makes spool_sync(t) SPOOL_EINVAL,
+ *    on a worker and outside, inline path and library alike;
  *  - spool_run from inside a task calls the function inline (even after
  *    shutdown, when a submission would be refused); from a task of another
  *    executor it submits and waits; its argument errors;
@@ -85,6 +90,7 @@ typedef struct sync_probe {
   int code;
   int got;
   void *result;
+  int run_got; /* spool_run's code, called inside the task (inline) */
 } sync_probe;
 
 static int sync_one(void *arg, void **result) {
@@ -94,6 +100,8 @@ static int sync_one(void *arg, void **result) {
   spool_fork(&t, returns_code_and_result, HARNESS_PTR(p->code));
   p->result = HARNESS_PTR(999);
   p->got = spool_sync(&t, &p->result);
+  p->run_got =
+      spool_run(spool_current_executor(), returns_code_and_result, HARNESS_PTR(p->code), NULL);
   return 0;
 }
 
@@ -104,10 +112,11 @@ static void test_errors(void) {
     static const int codes[] = {0, 9, -1, -5, 10000, -10003, -10999, -11000};
     for (size_t k = 0; k < sizeof codes / sizeof *codes; k++) {
       int code = codes[k];
-      int expected = code >= -10999 && code <= -10001 ? SPOOL_EINVAL : code;
-      sync_probe p = {code, 0, NULL};
+      int expected = code; /* unchanged, reserved codes included */
+      sync_probe p = {code, 0, NULL, 0};
       CHECK_EQ(spool_run(ex, sync_one, &p, NULL), SPOOL_OK);
       CHECK_EQ(p.got, expected);
+      CHECK_EQ(p.run_got, code);
       CHECK(p.result == (expected ? NULL : HARNESS_PTR(123)));
     }
     /* An error deep in a recursion reaches main through spool_run. */
@@ -182,6 +191,71 @@ static void test_fork_outside(void) {
     CHECK(ok == HARNESS_PTR(1));
     spool_executor_destroy(ex);
   }
+}
+
+/* ---- NULL arguments -------------------------------------------------------- */
+
+/* Each case both with constants the compiler sees and through volatile
+   pointers it cannot see through (the inline path's tests must hold at run
+   time too). Run on a worker (as a task) and outside one. */
+static int null_checks(void *arg, void **result) {
+  (void)arg;
+  spool_task *volatile no_task = NULL;
+  spool_fn volatile no_fn = NULL;
+  void *r = HARNESS_PTR(1);
+  CHECK_EQ(spool_sync(NULL, &r), SPOOL_EINVAL);
+  CHECK(r == NULL);
+  r = HARNESS_PTR(1);
+  CHECK_EQ(spool_sync(no_task, &r), SPOOL_EINVAL);
+  CHECK(r == NULL);
+  CHECK_EQ(spool_sync(no_task, NULL), SPOOL_EINVAL);
+
+  /* A NULL frame forks nothing: the frame forked before it is still the
+     one to sync next (a debug build would abort on an out-of-order sync). */
+  spool_task t;
+  atomic_store(&ran_on_fork, 0);
+  spool_fork(&t, mark_and_return, HARNESS_PTR(6));
+  spool_fork(NULL, mark_and_return, HARNESS_PTR(7));
+  spool_fork(no_task, mark_and_return, HARNESS_PTR(7));
+  r = NULL;
+  CHECK_EQ(spool_sync(&t, &r), SPOOL_OK);
+  CHECK_EQ((intptr_t)r, 12);
+  CHECK_EQ(atomic_load(&ran_on_fork), 1);
+
+  /* A NULL function: the sync says SPOOL_EINVAL, even for a frame that
+     held a result before. */
+  spool_fork(&t, NULL, HARNESS_PTR(8));
+  r = HARNESS_PTR(1);
+  CHECK_EQ(spool_sync(&t, &r), SPOOL_EINVAL);
+  CHECK(r == NULL);
+  spool_fork(&t, no_fn, HARNESS_PTR(8));
+  r = HARNESS_PTR(1);
+  CHECK_EQ(spool_sync(&t, &r), SPOOL_EINVAL);
+  CHECK(r == NULL);
+  /* Nested inside a valid frame, order kept. */
+  spool_task outer, inner;
+  spool_fork(&outer, mark_and_return, HARNESS_PTR(2));
+  spool_fork(&inner, no_fn, NULL);
+  CHECK_EQ(spool_sync(&inner, NULL), SPOOL_EINVAL);
+  r = NULL;
+  CHECK_EQ(spool_sync(&outer, &r), SPOOL_OK);
+  CHECK_EQ((intptr_t)r, 4);
+  CHECK_EQ(atomic_load(&ran_on_fork), 2);
+  *result = HARNESS_PTR(1);
+  return 0;
+}
+
+static void test_null(void) {
+  harness_phase("NULL frame or function: nothing forked, SPOOL_EINVAL from the sync");
+  void *r = NULL;
+  CHECK_EQ(null_checks(NULL, &r), SPOOL_OK);
+  spool_executor *ex = harness_executor(1);
+  spool_stats s0 = harness_stats(ex);
+  r = NULL;
+  CHECK_EQ(spool_run(ex, null_checks, NULL, &r), SPOOL_OK);
+  CHECK(r == HARNESS_PTR(1));
+  CHECK_EQ(harness_stats(ex).forks - s0.forks, 2); /* the two valid forks only */
+  spool_executor_destroy(ex);
 }
 
 /* ---- spool_run inside a task ---------------------------------------------- */
@@ -378,6 +452,7 @@ static void test_return_with_queued_subtasks(void) {
 
 int main(void) {
   test_fork_outside();
+  test_null();
   test_fib();
   test_errors();
   test_run_inline();

@@ -6,6 +6,7 @@
  *    uncontended fib on one worker makes no library call at all (every
  *    fork and sync stays inline), while spool_stats still counts the forks.
  *    Built with SPOOL_NO_INLINE: one library call per fork and per sync.
+ *    The same for typed fib (SPOOL_FORK / SPOOL_SYNC).
  * 2. Outside a worker, the inline fork falls back to the library (which
  *    runs the function at once), and so does the sync. */
 #include "harness.h"
@@ -54,6 +55,42 @@ static void test_worker(void) {
   spool_executor_destroy(ex);
 }
 
+/* Typed fork-join: the same, and the sync calls tfib directly. */
+static long tfib(long n);
+SPOOL_FORKABLE(long, tfib, long);
+static long tfib(long n) {
+  if (n < 2) return n;
+  spool_frame(tfib) f;
+  SPOOL_FORK(&f, tfib, n - 1);
+  long b = tfib(n - 2);
+  return SPOOL_SYNC(&f, tfib) + b;
+}
+
+static int tfib_task(void *arg, void **result) {
+  *result = HARNESS_PTR(tfib((long)(intptr_t)arg));
+  return 0;
+}
+
+static void test_worker_typed(void) {
+  harness_phase("typed fib(18) on one worker: which calls reach the library");
+  spool_executor *ex = harness_executor(1);
+  uint64_t f0 = harness_stats(ex).forks;
+  atomic_store(&library_forks, 0);
+  atomic_store(&library_syncs, 0);
+  void *r = NULL;
+  CHECK_EQ(spool_run(ex, tfib_task, HARNESS_PTR(N), &r), SPOOL_OK);
+  CHECK_EQ((intptr_t)r, FIB_N);
+  CHECK_EQ(harness_stats(ex).forks - f0, FORKS);
+#ifdef SPOOL_INLINE_FORK_JOIN
+  CHECK_EQ(atomic_load(&library_forks), 0);
+  CHECK_EQ(atomic_load(&library_syncs), 0);
+#else
+  CHECK_EQ(atomic_load(&library_forks), FORKS);
+  CHECK_EQ(atomic_load(&library_syncs), FORKS);
+#endif
+  spool_executor_destroy(ex);
+}
+
 static void test_outside(void) {
   harness_phase("fork and sync outside a worker go to the library");
   atomic_store(&library_forks, 0);
@@ -71,6 +108,7 @@ int main(void) {
   harness_print_fork_join_path();
   test_outside();
   test_worker();
+  test_worker_typed();
   harness_watchdog_off();
   return harness_report();
 }

@@ -9,6 +9,8 @@
  * 2. A task that returns with a frame unsynced: debug builds abort with one
  *    line naming it (release builds: undefined behaviour, not run).
  *
+ * 3. Both again with typed frames (SPOOL_FORK / SPOOL_SYNC).
+ *
  * Built twice (meson.build): with spool.h's inline fork-join fast path and
  * with SPOOL_NO_INLINE, so the frames the inline path writes carry what the
  * library's checks read. */
@@ -45,6 +47,33 @@ static int leaves_frame(void *arg, void **result) {
   return 0;
 }
 
+/* The same with typed frames (spool.h, SPOOL_FORKABLE): the library's
+   checks see them as they see spool_task frames. */
+static long typed_leaf(long x);
+SPOOL_FORKABLE(long, typed_leaf, long);
+static long typed_leaf(long x) {
+  return x + 1;
+}
+
+static int typed_out_of_order(void *arg, void **result) {
+  (void)arg;
+  spool_frame(typed_leaf) a, b;
+  SPOOL_FORK(&a, typed_leaf, 1);
+  SPOOL_FORK(&b, typed_leaf, 2);
+  long ra = SPOOL_SYNC(&a, typed_leaf); /* misuse: b was forked after a */
+  long rb = SPOOL_SYNC(&b, typed_leaf);
+  *result = HARNESS_PTR(ra == 2 && rb == 3);
+  return 0;
+}
+
+static int typed_leaves_frame(void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  static spool_frame(typed_leaf) kept;
+  SPOOL_FORK(&kept, typed_leaf, 1);
+  return 0;
+}
+
 static void run_on_one_worker(spool_fn fn) {
   spool_config c;
   spool_config_init(&c);
@@ -66,6 +95,14 @@ static void child_leaves_frame(void) {
   run_on_one_worker(leaves_frame);
 }
 
+static void child_typed_out_of_order(void) {
+  run_on_one_worker(typed_out_of_order);
+}
+
+static void child_typed_leaves_frame(void) {
+  run_on_one_worker(typed_leaves_frame);
+}
+
 static void expect_abort(void (*body)(void), const char *message) {
   child_outcome out;
   if (!harness_run_child(body, &out)) return;
@@ -82,9 +119,14 @@ int main(void) {
     expect_abort(child_out_of_order, "spool_sync() out of order");
     harness_phase("a task returning with a frame unsynced aborts (debug build)");
     expect_abort(child_leaves_frame, "without calling spool_sync()");
+    harness_phase("typed frames: out-of-order sync aborts (debug build)");
+    expect_abort(child_typed_out_of_order, "spool_sync() out of order");
+    harness_phase("typed frames: a task returning with a frame unsynced aborts (debug build)");
+    expect_abort(child_typed_leaves_frame, "without calling spool_sync()");
   } else {
     harness_phase("out-of-order sync returns the right outcomes (release build)");
     harness_child_succeeds(child_out_of_order);
+    harness_child_succeeds(child_typed_out_of_order);
   }
   harness_watchdog_off();
   return harness_report();
