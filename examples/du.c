@@ -23,6 +23,8 @@
  * the operand, every directory and every entry (symbolic links are not
  * followed). Unlike du, a file with several hard links is counted once per
  * link. */
+/* POSIX 2008 beyond C11 (fstatat, dirfd, nanosleep). */
+#define _POSIX_C_SOURCE 200809L
 #include <spool.h>
 
 #include <dirent.h>

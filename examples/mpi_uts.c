@@ -59,6 +59,9 @@
  * answering until the barrier completes, so no message is left unmatched;
  * and MPI_Reduce adds up the counts. */
 
+/* POSIX 2008 beyond C11 (fstatat, dirfd, nanosleep). */
+#define _POSIX_C_SOURCE 200809L
+
 /* SHA1_Init/Update/Final: deprecated in OpenSSL 3 in favour of EVP, whose
    per-call set-up costs several times a 24-byte hash (see perf/uts/uts.c). */
 #define OPENSSL_API_COMPAT 0x10100000L
