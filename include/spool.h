@@ -18,10 +18,16 @@
  *
  * Errors. A function that can fail returns an int: 0 (SPOOL_OK) on success,
  *   or one of the SPOOL_E* codes. The runtime's codes lie in the reserved
- *   block -10001 .. -10999. A task's error code (its "exception") is any
- *   other nonzero int, so -1, -errno and positive codes pass through
- *   unchanged; a task that returns a value inside the reserved block has it
- *   reported as SPOOL_EINVAL. spool_strerror() names every code.
+ *   block -10001 .. -10999, so they never collide with -1, -errno and
+ *   positive codes. A task's error code (its "exception") is any nonzero
+ *   int and passes through unchanged, runtime codes included, as Python
+ *   re-raises whatever a task raised: a task may return the code a wait
+ *   gave it (`if (rc) return rc;`). So a wait may report SPOOL_ECANCELLED or
+ *   SPOOL_ETIMEDOUT that came from the task itself; spool_future_cancelled()
+ *   and spool_future_done() tell them apart. spool_join() and spool_run()
+ *   report such codes as they are and cannot tell them from their own (a
+ *   detached task should not return SPOOL_ETIMEDOUT to a join with a
+ *   timeout). spool_strerror() names every runtime code.
  *
  * Out-parameters are set to NULL on failure. `result` pointers may be NULL.
  *   A task's *result is NULL when it starts.
@@ -37,9 +43,9 @@
  *
  * Visibility. Everything a task did happens-before the return of any call
  *   that observes its completion: result, exception, a done() that returns
- *   true, wait, as_completed_next, its callbacks, the yields, spool_sync,
- *   spool_join, spool_shutdown(wait), spool_group_join and
- *   spool_group_destroy, and (for their bodies and items) spool_for and
+ *   true, wait, as_completed_next, its callbacks, the yields (spool_yield_wait
+ *   included), spool_sync, spool_join, spool_shutdown(wait), spool_group_join
+ *   and spool_group_destroy, and (for their bodies and items) spool_for and
  *   spool_map.
  *
  * Callbacks added before completion run once, in the order added, on the
@@ -182,7 +188,7 @@ typedef enum spool_return_when {
 /* Executor configuration. Fill with spool_config_init(), then override
    fields. */
 typedef struct spool_config {
-  unsigned workers;                  /* 0: one per hardware thread the process may use */
+  unsigned workers;                  /* 0: one per allowed hardware thread; at most 4096 */
   spool_bind bind;                   /* default SPOOL_BIND_NONE */
   size_t fiber_stack_size;           /* bytes; default 1 MiB */
   unsigned max_fibers;               /* live fibers; default 16384 */
@@ -219,7 +225,8 @@ typedef struct spool_task {
  *                  spool_shutdown(cancel_futures) or spool_group_cancel())
  *   nested_waits   waits that ran other work on the waiting task's own
  *                  stack (at the max_fibers cap)
- *   seconds_asleep time the worker slept for lack of work */
+ *   seconds_asleep time the worker slept for lack of work, including a
+ *                  sleep in progress */
 typedef struct spool_stats {
   uint64_t tasks_run, steals_tried, steals_won, inline_claims, suspends, resumes, forks,
       forks_stolen, cancelled, nested_waits;
@@ -233,8 +240,9 @@ typedef struct spool_stats {
 /* ---- Executor ------------------------------------------------------------ */
 
 /* Fills *c with the defaults, then reads the environment:
- *   SPOOL_WORKERS        a count; 0 means the default
- *   SPOOL_BIND           none | core | spread | numa
+ *   SPOOL_WORKERS        a count, at most 4096; 0 means the default (one
+ *                        per allowed hardware thread, at most 4096)
+ *   SPOOL_BIND           none | core | spread | numa, in either case
  *   SPOOL_STACK_SIZE     bytes, optional K/M suffix (either case), >= 16K,
  *                        rounded up to whole pages
  *   SPOOL_MAX_FIBERS     >= 1
@@ -251,7 +259,8 @@ void spool_config_init(spool_config *c);
  * of spool_config_init). Waits until every worker has run c->initializer on
  * its own thread (where spool_current_worker() is its index). Fails with
  * SPOOL_EINVAL for a bad config (c->env_error set, a nonzero reserved field,
- * max_fibers 0, a stack below 16 KiB), SPOOL_EBROKEN if an initializer
+ * max_fibers 0, a stack below 16 KiB, more than 4096 workers: at once,
+ * before any thread starts), SPOOL_EBROKEN if an initializer
  * returned nonzero, SPOOL_ENOMEM; on failure *ex is NULL and nothing is
  * left behind. */
 int spool_executor_create(spool_executor **ex, const spool_config *c);
@@ -260,8 +269,12 @@ int spool_executor_create(spool_executor **ex, const spool_config *c);
  * future (one reference for the caller); with `out` NULL the task is
  * fire-and-forget: no future is allocated and a failure is reported by the
  * next spool_join(). From a worker of `ex` the task goes onto that worker's
- * deque, from anywhere else onto an injection queue. Called by a member of
- * a task group (see "Task groups"), the task joins that group, and returns
+ * deque, from anywhere else onto an injection queue. Order: tasks
+ * submitted from outside are taken first in, first out (one queue per NUMA
+ * node); tasks a task submits start newest first on its worker (LIFO, as
+ * in every work-stealing runtime: the freshest work is hot in the cache),
+ * while idle workers steal the oldest. Called by a member of a task group
+ * (see "Task groups"), the task joins that group, and returns
  * SPOOL_ECANCELLED (nothing scheduled) once the group is cancelled.
  * Returns SPOOL_EINVAL (NULL ex or fn), SPOOL_ESHUTDOWN after
  * spool_shutdown(), SPOOL_ENOMEM. */
@@ -330,9 +343,12 @@ int spool_current_worker(void);
 
 /* Waits for the future and returns SPOOL_OK with the task's result in
  * *result, or the task's error code (*result NULL), SPOOL_ECANCELLED, or
- * SPOOL_ETIMEDOUT. On a worker of the future's executor with
- * SPOOL_FOREVER, a task not yet started is claimed and run inline on the
- * calling thread, so waiting for queued work never deadlocks. */
+ * SPOOL_ETIMEDOUT. On a worker of the future's executor, with any timeout
+ * but 0, a task not yet started is claimed and run inline on the calling
+ * thread, so waiting for queued work never deadlocks or times out on one
+ * worker; a finite timeout can then be exceeded by the duration of the task
+ * run inline. A timeout of 0 polls and runs nothing. A task already running
+ * elsewhere still blocks the thread (spool_yield_wait() frees it). */
 int spool_future_result(spool_future *f, double timeout, void **result);
 
 /* The task's error code, 0 if it succeeded, SPOOL_ECANCELLED, or
@@ -362,8 +378,9 @@ void spool_future_release(spool_future *f); /* NULL does nothing */
 int spool_future_create(spool_future **out);
 
 /* Complete a created future. SPOOL_ESTATE if it is already done or belongs
- * to a task; for set_exception, an `error` of 0 or in the reserved block is
- * SPOOL_EINVAL. Callbacks and waiters run / wake before it returns. */
+ * to a task; for set_exception, an `error` of 0 is SPOOL_EINVAL (any nonzero
+ * code is accepted, runtime codes included, as a task may return any).
+ * Callbacks and waiters run / wake before it returns. */
 int spool_future_set_result(spool_future *f, void *result);
 int spool_future_set_exception(spool_future *f, int error);
 
@@ -374,7 +391,11 @@ int spool_future_set_exception(spool_future *f, int error);
  * Reorders fs stably so that the *ndone done futures come first (Python's
  * done / not_done sets). Returns SPOOL_OK, or SPOOL_ETIMEDOUT if it returns
  * because of the timeout (fs is still reordered). n == 0 returns at once.
- * ALL_COMPLETED with SPOOL_FOREVER on a worker runs queued tasks inline. */
+ * On a worker of their executor, with any timeout but 0 and in every mode,
+ * the awaited tasks not yet started run inline, one at a time in array
+ * order, while `when` does not hold (FIRST_COMPLETED runs at most one); a
+ * finite timeout can then be exceeded by the duration of a task run inline.
+ * A timeout of 0 polls and runs nothing. */
 int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when when, size_t *ndone);
 
 /* An iterator that yields fs's futures in completion order; a future that
@@ -382,7 +403,11 @@ int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when wh
 int spool_as_completed_begin(spool_as_completed **it, spool_future **fs, size_t n);
 
 /* The next completed future (borrowed) in *next; SPOOL_ETIMEDOUT;
- * SPOOL_EEXHAUSTED once all have been returned. */
+ * SPOOL_EEXHAUSTED once all have been returned. On a worker of their
+ * executor, with any timeout but 0, when none is ready yet, the iterator's
+ * queued tasks not yet returned run inline, one at a time in array order,
+ * until one is done (a finite timeout can then be exceeded by the duration
+ * of the task run inline). */
 int spool_as_completed_next(spool_as_completed *it, double timeout, spool_future **next);
 
 void spool_as_completed_end(spool_as_completed *it);
@@ -409,6 +434,38 @@ void spool_as_completed_end(spool_as_completed *it);
  * waiter array that cannot be allocated. */
 int spool_yield_until_done(spool_future **fs, size_t n);
 int spool_future_yield_until_done(spool_future *f);
+
+/* spool_wait's cooperative twin: the same arguments, the same stable
+ * reordering of fs (done futures first, *ndone of them) and the same return
+ * codes (SPOOL_OK, SPOOL_ETIMEDOUT, SPOOL_EINVAL as for spool_wait;
+ * SPOOL_ENOMEM, with nothing waited, when more than 16 futures need memory
+ * that cannot be allocated, or the timer cannot be queued).
+ *
+ * Inside a task on a worker: first, while `when` does not hold, runs inline
+ * the awaited tasks that have not started (one at a time, in array order,
+ * as spool_yield_until_done does); then, while `when` still does not hold,
+ * suspends the task and frees the worker until it holds or the timeout
+ * expires. The task continues (perhaps on another worker: see "Migration")
+ * on the deque of the worker that completed the future that satisfied
+ * `when`; on a timeout, a timer resumes it on the worker that noticed the
+ * deadline. Meanwhile idle workers sleep until the earliest deadline of the
+ * executor's waits: an executor whose only task waits with a 10-second
+ * timeout uses no CPU. The deadline is kept as closely as the workers are
+ * free to notice it: a worker busy with a long task notices it when it
+ * next looks for work.
+ *
+ * A timeout of 0 polls: nothing runs inline and nothing suspends. Anywhere
+ * else (outside a worker) it is spool_wait. Futures of other executors and
+ * created futures are waited on the same way. A cooperative sleep is a
+ * yield-wait on a created future that nobody completes:
+ *
+ *     spool_future *never; spool_future_create(&never);
+ *     spool_yield_wait(&never, 1, 0.5, SPOOL_ALL_COMPLETED, NULL);  // ETIMEDOUT
+ *
+ * At the max_fibers cap the task waits nested, as spool_yield_until_done
+ * does, and its deadline still holds. */
+int spool_yield_wait(spool_future **fs, size_t n, double timeout, spool_return_when when,
+                     size_t *ndone);
 
 /* ---- Fork-join ----------------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define DEFAULT_STACK_SIZE ((size_t)1 << 20)
@@ -118,19 +119,20 @@ void spool_config_init(spool_config *c) {
   const char *v;
   unsigned long long n;
   if ((v = getenv("SPOOL_WORKERS"))) {
-    if (parse_count(v, 1u << 20, &n))
+    if (parse_count(v, SPOOL_MAX_WORKERS, &n))
       c->workers = (unsigned)n;
     else
       env_malformed(c, "SPOOL_WORKERS");
   }
   if ((v = getenv("SPOOL_BIND"))) {
-    if (!strcmp(v, "none"))
+    /* Either case: "CORE", "Core" and "core" alike. */
+    if (!strcasecmp(v, "none"))
       c->bind = SPOOL_BIND_NONE;
-    else if (!strcmp(v, "core"))
+    else if (!strcasecmp(v, "core"))
       c->bind = SPOOL_BIND_CORE;
-    else if (!strcmp(v, "spread"))
+    else if (!strcasecmp(v, "spread"))
       c->bind = SPOOL_BIND_SPREAD;
-    else if (!strcmp(v, "numa"))
+    else if (!strcasecmp(v, "numa"))
       c->bind = SPOOL_BIND_NUMA;
     else
       env_malformed(c, "SPOOL_BIND");
@@ -175,6 +177,8 @@ int config_validate(const spool_config *c) {
   if (c->trace_path && !*c->trace_path) return SPOOL_EINVAL;
   if (c->fiber_stack_size < MIN_STACK_SIZE || c->fiber_stack_size > (SIZE_MAX >> 2))
     return SPOOL_EINVAL;
-  if (c->workers > (1u << 20)) return SPOOL_EINVAL;
+  /* At once, before a single thread starts (99999 workers used to start
+     tens of thousands of threads before failing). */
+  if (c->workers > SPOOL_MAX_WORKERS) return SPOOL_EINVAL;
   return SPOOL_OK;
 }

@@ -67,7 +67,7 @@ const char *spool_strerror(int code) {
   case SPOOL_EEXHAUSTED:
     return "every future has been returned";
   default:
-    return error_is_reserved(code) ? "unknown spool error" : "task error";
+    return "task error"; /* any other code is a task's own */
   }
 }
 
@@ -257,9 +257,10 @@ worker *detached_run(work_item *item, worker *self) {
   group_scope_leave(self, outer);
   STAT_ADD(self, tasks_run, 1);
   if (error) {
-    /* Kept twice: for spool_join() and for the group's join. */
-    join_record_error(ex, task_error(error));
-    if (g) group_record_error(g, task_error(error));
+    /* Kept twice, unchanged (runtime codes too): for spool_join() and for
+       the group's join. */
+    join_record_error(ex, error);
+    if (g) group_record_error(g, error);
   }
   detached_free(item, self);
   join_count_finished(ex, self);
@@ -427,6 +428,7 @@ static void executor_free(spool_executor *ex) {
   pthread_mutex_destroy(&ex->start_lock);
   pthread_cond_destroy(&ex->start_cond);
   pthread_mutex_destroy(&ex->exit_lock);
+  timer_heap_destroy(&ex->timers);
   if (ex->fibers_ready) fiber_source_destroy(&ex->fibers);
   if (ex->handle) handle_release(ex->handle);
   free(ex);
@@ -461,6 +463,7 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   pthread_cond_init(&ex->start_cond, NULL);
   pthread_mutex_init(&ex->exit_lock, NULL);
   park_init(&ex->lot);
+  timer_heap_init(&ex->timers);
   event_init(&ex->join_event);
   atomic_init(&ex->state, EXEC_RUNNING);
 

@@ -199,7 +199,7 @@ worker *future_run_claimed(spool_future *f, worker *self, spool_executor *ex) {
   frame_watch_end(fw, self);
   group_scope_leave(self, outer);
   STAT_ADD(self, tasks_run, 1);
-  self = future_complete(f, FUTURE_FINISHED, task_error(error), result, self);
+  self = future_complete(f, FUTURE_FINISHED, error, result, self); /* unchanged */
   /* Finished only after the callbacks have run (join.c's invariant). */
   join_count_finished(ex, self);
   if (g) group_member_finished(g); /* the last access to g */
@@ -320,7 +320,7 @@ int spool_future_set_result(spool_future *f, void *result) {
 int spool_future_set_exception(spool_future *f, int error) {
   if (!f) return SPOOL_EINVAL;
   if (f->is_task) return SPOOL_ESTATE;
-  if (error == 0 || error_is_reserved(error)) return SPOOL_EINVAL;
+  if (error == 0) return SPOOL_EINVAL; /* any nonzero code, as a task may return */
   return future_set(f, error, NULL);
 }
 
@@ -397,10 +397,14 @@ static bool outside_waiter_may_spin(spool_future *f) {
   return spin;
 }
 
-int future_wait_done(spool_future *f, int64_t deadline) {
+int future_wait_done(spool_future *f, int64_t deadline, bool run_inline) {
   if (state_is_done(future_state(f))) return SPOOL_OK;
   worker *self = worker_self();
-  if (deadline == DEADLINE_NONE && self) {
+  /* Any timeout but 0 runs a queued task inline (DESIGN.md, "Blocking
+     result() inside a worker", changed 2026-12): it may then exceed a
+     finite timeout by the task's duration, rather than time out (or
+     deadlock) on work that could simply run. */
+  if (run_inline && self) {
     self = future_try_run_inline(f, self);
     if (state_is_done(future_state(f))) return SPOOL_OK;
   }
@@ -443,12 +447,17 @@ static int timeout_deadline(double timeout, int64_t *deadline) {
   return SPOOL_OK;
 }
 
+/* A timeout of 0 polls: it runs nothing inline. */
+bool timeout_runs_inline(double timeout) {
+  return timeout != 0;
+}
+
 int spool_future_result(spool_future *f, double timeout, void **result) {
   if (result) *result = NULL;
   int64_t deadline;
   if (!f) return SPOOL_EINVAL;
   int rc = timeout_deadline(timeout, &deadline);
-  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline);
+  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline, timeout_runs_inline(timeout));
   if (rc != SPOOL_OK) return rc;
   rc = future_outcome(f);
   if (rc == SPOOL_OK && result) *result = f->result;
@@ -459,6 +468,6 @@ int spool_future_exception(spool_future *f, double timeout) {
   int64_t deadline;
   if (!f) return SPOOL_EINVAL;
   int rc = timeout_deadline(timeout, &deadline);
-  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline);
+  if (rc == SPOOL_OK) rc = future_wait_done(f, deadline, timeout_runs_inline(timeout));
   return rc != SPOOL_OK ? rc : future_outcome(f);
 }

@@ -23,6 +23,7 @@
 #include "park.h"
 #include "trace.h"
 #include "victims.h"
+#include "timer.h"
 #include "work.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -32,11 +33,17 @@
 static inline bool error_is_reserved(int e) {
   return e >= SPOOL_RESERVED_MIN && e <= SPOOL_RESERVED_MAX;
 }
-/* A task's return code as the runtime reports it (DESIGN.md: a reserved
-   code returned by a task is SPOOL_EINVAL). */
+/* The first version's mapping of a task's reserved code to SPOOL_EINVAL.
+   Codes now pass through unchanged (DESIGN.md, changed 2026-12); only
+   forkjoin.c still calls this until the typed fork-join work removes it
+   there, with the header's inline path. Do not add users. */
 static inline int task_error(int e) {
   return error_is_reserved(e) ? SPOOL_EINVAL : e;
 }
+
+/* The most workers an executor may have (DESIGN.md, spool_config_init):
+   more is SPOOL_EINVAL at once, and the default is clamped to it. */
+#define SPOOL_MAX_WORKERS 4096u
 
 /* Prints one line naming the misuse and its fix, then aborts (the only way
    the library ever prints). */
@@ -72,6 +79,10 @@ typedef struct worker_stats {
       forks_stolen, cancelled, nested_waits;
   /* forks: in the deque's lane (dq.lane.forks), beside what a fork writes. */
   _Atomic uint64_t ns_asleep;
+  /* When the sleep in progress began (CLOCK_MONOTONIC ns), 0 while awake,
+     so seconds_asleep includes a sleep in progress. Written by the owner
+     (release) around each sleep, read by spool_stats_read() (acquire). */
+  _Atomic int64_t asleep_since;
 } worker_stats;
 
 #define STAT_ADD(w, field, n) owner_add_relaxed(&(w)->stats.field, (n))
@@ -220,6 +231,9 @@ struct spool_executor {
   victim_map victims;
   /* Tasks cancelled by threads that are not workers (stats). */
   _Atomic uint64_t ext_cancelled;
+  /* Deadlines of suspended cooperative waits (timer.c); workers fire them
+     in their loop and sleep no longer than the earliest. */
+  timer_heap timers;
 };
 
 bool executor_accepting(spool_executor *ex);
@@ -560,9 +574,12 @@ spool_executor *future_executor_raw(const spool_future *f);
 /* The future's outcome code once done: 0, error, or SPOOL_ECANCELLED. */
 int future_outcome(const spool_future *f);
 /* Blocks until f is done or the deadline; on a worker of f's executor with
-   no deadline, claims and runs a queued task inline first. Returns 0 or
-   SPOOL_ETIMEDOUT. */
-int future_wait_done(spool_future *f, int64_t deadline);
+   `run_inline` (any timeout but 0), claims and runs a queued task inline
+   first. Returns 0 or SPOOL_ETIMEDOUT. */
+int future_wait_done(spool_future *f, int64_t deadline, bool run_inline);
+/* Whether a blocking wait with this timeout runs queued work inline on a
+   worker: any timeout but 0 (which polls). */
+bool timeout_runs_inline(double timeout);
 /* Runs f's task inline if it is still queued and `self` is a worker of its
    executor; returns the worker afterwards. */
 worker *future_try_run_inline(spool_future *f, worker *self);

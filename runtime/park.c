@@ -132,9 +132,9 @@ void park_cancel(park_lot *lot) {
   fetch_sub_relaxed(&lot->sleepers, 1);
 }
 
-int64_t park_sleep(park_lot *lot, uint32_t epoch) {
+int64_t park_sleep(park_lot *lot, uint32_t epoch, int64_t deadline) {
   int64_t start = clock_now_ns();
-  futex_wait_until(&lot->epoch, epoch, DEADLINE_NONE);
+  futex_wait_until(&lot->epoch, epoch, deadline);
   /* relaxed: see park_cancel(). */
   fetch_sub_relaxed(&lot->sleepers, 1);
   /* release: pairs with the CAS on waking in park_notify_relaxed(); lets the

@@ -62,8 +62,9 @@ void park_init(park_lot *lot);
    work, or park_sleep() if it does not. */
 uint32_t park_prepare(park_lot *lot);
 void park_cancel(park_lot *lot);
-/* Sleeps until woken; returns the nanoseconds spent asleep. */
-int64_t park_sleep(park_lot *lot, uint32_t epoch);
+/* Sleeps until woken or the deadline (DEADLINE_NONE: no deadline); returns
+   the nanoseconds spent asleep. */
+int64_t park_sleep(park_lot *lot, uint32_t epoch, int64_t deadline);
 /* After publishing work: wakes a sleeper if there is one. Safe against lost
    wake-ups (seq_cst fence before reading the sleepers). */
 void park_notify(park_lot *lot);

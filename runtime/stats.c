@@ -10,6 +10,22 @@ void stats_count_cancelled(spool_executor *ex, worker *self) {
     fetch_add_relaxed(&ex->ext_cancelled, 1);
 }
 
+/* The worker's time asleep, including a sleep in progress. The owner adds
+   a finished sleep to ns_asleep before it clears asleep_since (both
+   release); reading asleep_since on both sides of ns_asleep (acquire) and
+   retrying when it changed keeps a sleep from being counted twice or not at
+   all. */
+static uint64_t worker_ns_asleep(worker *w) {
+  for (;;) {
+    int64_t since = load_acquire(&w->stats.asleep_since);
+    uint64_t ns = load_acquire(&w->stats.ns_asleep);
+    if (load_acquire(&w->stats.asleep_since) != since) continue;
+    if (since == 0) return ns;
+    int64_t now = clock_now_ns();
+    return ns + (uint64_t)(now > since ? now - since : 0);
+  }
+}
+
 static void stats_add(spool_stats *out, worker *w) {
   /* relaxed: statistics, not synchronisation. */
   out->tasks_run += load_relaxed(&w->stats.tasks_run);
@@ -23,7 +39,7 @@ static void stats_add(spool_stats *out, worker *w) {
   out->forks_stolen += load_relaxed(&w->stats.forks_stolen);
   out->cancelled += load_relaxed(&w->stats.cancelled);
   out->nested_waits += load_relaxed(&w->stats.nested_waits);
-  out->seconds_asleep += (double)load_relaxed(&w->stats.ns_asleep) * 1e-9;
+  out->seconds_asleep += (double)worker_ns_asleep(w) * 1e-9;
 }
 
 int spool_stats_read(spool_executor *ex, int which, spool_stats *out) {

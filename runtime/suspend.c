@@ -112,6 +112,11 @@ void continuation_signal(continuation *c, worker *completer) {
      (or to the nested wait's acquire load of remaining); the acquire of the
      final decrement sees every other signaller's. */
   int64_t before = fetch_sub_acq_rel(&c->remaining, 1);
+#ifdef SPOOL_DEBUG_CHECKS
+  /* Each awaited event signals once (coop_wait.c: one resume per wait);
+     one more would resume a fiber twice. */
+  if (before < 1) spool_misuse("internal error: a continuation was signalled more than it waits");
+#endif
   if (before == 2 && nested) {
     /* Only the token left: a running nested wait is over, and its loop may
        be asleep in worker_idle(). The epoch bump (seq_cst) pairs with the
@@ -296,7 +301,7 @@ int spool_yield_until_done(spool_future **fs, size_t n) {
   worker *self = worker_self();
   if (!self) {
     for (size_t i = 0; i < n; i++)
-      future_wait_done(fs[i], DEADLINE_NONE);
+      future_wait_done(fs[i], DEADLINE_NONE, true);
     return SPOOL_OK;
   }
   for (size_t i = 0; i < n && stack_has_room_for_inline(self); i++)

@@ -44,7 +44,10 @@ unsigned topology_default_workers(void) {
     cpu_set_t set;
     n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
   }
-  return n < 1 ? 1u : (unsigned)n;
+  if (n < 1) return 1u;
+  /* Clamped: a machine with more hardware threads still gets a valid
+     executor by default. */
+  return (unsigned)n > SPOOL_MAX_WORKERS ? SPOOL_MAX_WORKERS : (unsigned)n;
 }
 
 static void cpuset_from_bitmap(cpu_set_t *out, hwloc_const_bitmap_t b) {
@@ -366,7 +369,10 @@ int topology_plan_compute(topology_plan *p, struct hwloc_topology *topo,
   hwloc_const_bitmap_t allowed = allowed_set;
   int npu = topo && allowed ? hwloc_bitmap_weight(allowed) : 0;
   if (npu < 0) npu = 0;
-  if (workers == 0) workers = npu > 0 ? (unsigned)npu : 1;
+  if (workers == 0) {
+    workers = npu > 0 ? (unsigned)npu : 1;
+    if (workers > SPOOL_MAX_WORKERS) workers = SPOOL_MAX_WORKERS; /* the clamped default */
+  }
   p->workers = workers;
   p->spare_cpus = npu > 0 && (unsigned)npu > workers;
   int nnuma = topo ? hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE) : 0;

@@ -5,7 +5,7 @@
  * completer notifies under the future's lock, and the waiting thread
  * deregisters under the same lock before its event goes out of scope, so a
  * notification never reaches a waiter that has returned. */
-#include "internal.h"
+#include "wait.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ static bool finished_with_error(spool_future *f) {
   return future_state(f) == FUTURE_FINISHED && f->error != 0;
 }
 
-static bool wait_condition(spool_future **fs, size_t n, spool_return_when when) {
+bool wait_condition(spool_future **fs, size_t n, spool_return_when when) {
   size_t done = 0;
   for (size_t i = 0; i < n; i++) {
     if (!done_now(fs[i])) continue;
@@ -28,6 +28,29 @@ static bool wait_condition(spool_future **fs, size_t n, spool_return_when when) 
     if (when == SPOOL_FIRST_EXCEPTION && finished_with_error(fs[i])) return true;
   }
   return done == n;
+}
+
+size_t wait_partition(spool_future **fs, size_t n, spool_future **scratch, bool *is_done) {
+  /* A stable partition into done / not done, from one snapshot. */
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    is_done[i] = done_now(fs[i]);
+  for (size_t i = 0; i < n; i++)
+    if (is_done[i]) scratch[k++] = fs[i];
+  size_t d = k;
+  for (size_t i = 0; i < n; i++)
+    if (!is_done[i]) scratch[k++] = fs[i];
+  memcpy(fs, scratch, n * sizeof *fs);
+  return d;
+}
+
+worker *wait_run_inline(worker *self, spool_future **fs, size_t n, spool_return_when when) {
+  /* Run queued tasks inline instead of blocking on them (DESIGN.md,
+     "Blocking result() inside a worker", changed 2026-12): one at a time, in
+     array order, while the condition does not hold. */
+  for (size_t i = 0; i < n && !wait_condition(fs, n, when); i++)
+    self = future_try_run_inline(fs[i], self);
+  return self;
 }
 
 static void notify_event(future_waiter *w, spool_future *f, worker *completer) {
@@ -47,12 +70,7 @@ int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when wh
 
   int64_t deadline = deadline_after(timeout);
   worker *self = worker_self();
-  if (self && when == SPOOL_ALL_COMPLETED && deadline == DEADLINE_NONE) {
-    /* Run queued tasks inline instead of blocking on them (DESIGN.md,
-       "Blocking result() inside a worker"). */
-    for (size_t i = 0; i < n; i++)
-      self = future_try_run_inline(fs[i], self);
-  }
+  if (self && timeout_runs_inline(timeout)) self = wait_run_inline(self, fs, n, when);
 
   future_waiter stack_waiters[16];
   spool_future *stack_scratch[16];
@@ -96,16 +114,7 @@ int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when wh
       future_remove_waiter(fs[i], &waiters[i]);
   }
 
-  /* A stable partition into done / not done, from one snapshot. */
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    is_done[i] = done_now(fs[i]);
-  for (size_t i = 0; i < n; i++)
-    if (is_done[i]) scratch[k++] = fs[i];
-  size_t d = k;
-  for (size_t i = 0; i < n; i++)
-    if (!is_done[i]) scratch[k++] = fs[i];
-  memcpy(fs, scratch, n * sizeof *fs);
+  size_t d = wait_partition(fs, n, scratch, is_done);
   if (ndone) *ndone = d;
   if (!small) {
     free(waiters);
@@ -136,6 +145,13 @@ static void notify_ready(future_waiter *w, spool_future *f, worker *completer) {
   it->ready[it->tail++] = (size_t)(w - it->waiters);
   pthread_mutex_unlock(&it->lock);
   event_signal(&it->ev);
+}
+
+static bool as_completed_ready(spool_as_completed *it) {
+  pthread_mutex_lock(&it->lock);
+  bool have = it->head < it->tail;
+  pthread_mutex_unlock(&it->lock);
+  return have;
 }
 
 typedef struct ptr_index {
@@ -215,6 +231,14 @@ int spool_as_completed_next(spool_as_completed *it, double timeout, spool_future
   if (it->returned == it->n) return SPOOL_EEXHAUSTED;
   int64_t deadline = deadline_after(timeout);
   bool blocked = false;
+  worker *self = worker_self();
+  if (self && timeout_runs_inline(timeout)) {
+    /* As spool_wait does: the iterator's queued futures run inline, one at
+       a time in array order, until one is ready. A future already returned
+       is done, so it is never run again. */
+    for (size_t i = 0; i < it->n && !as_completed_ready(it); i++)
+      self = future_try_run_inline(it->fs[i], self);
+  }
   for (;;) {
     uint32_t seen = event_prepare(&it->ev);
     pthread_mutex_lock(&it->lock);
@@ -228,7 +252,7 @@ int spool_as_completed_next(spool_as_completed *it, double timeout, spool_future
       return SPOOL_OK;
     }
     if (!blocked) {
-      worker *self = worker_self();
+      self = worker_self();
       if (self) worker_before_block(self);
       blocked = true;
     }

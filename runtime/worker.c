@@ -104,6 +104,9 @@ work_item *worker_find_work(worker *self) {
     work_item *item = worker_take_injected(self);
     if (item) return item;
   }
+  /* Due timers first: their continuations go onto this deque. With no
+     timer queued this is one relaxed load. */
+  timer_fire_due(&self->ex->timers, self);
   work_item *item = deque_pop(&self->dq);
   if (item) {
     if (deque_publish_requested(&self->dq)) worker_publish(self);
@@ -144,6 +147,7 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
   int64_t spin_until = clock_now_ns() + IDLE_SPIN_NS;
   for (unsigned i = 1;; i++) {
     if ((done && done(arg)) || executor_has_visible_work(ex)) return true;
+    if ((i & 7) == 0 && timer_due(&ex->timers, clock_now_ns())) return true;
     /* Yield now and then: with more threads than cores (a program's own
        thread waiting beside the workers), a spinning worker must not keep
        a runnable one off its core until the next scheduler tick. */
@@ -160,14 +164,23 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
      sleep is announced, so none is answered behind our back (deque.c). */
   for (unsigned i = 0; i < ex->nworkers; i++)
     if (&ex->workers[i] != self) deque_request_publish(&ex->workers[i].dq);
-  if ((done && done(arg)) || executor_has_visible_work(ex) || (!done && worker_may_exit(ex))) {
+  /* Sleep no longer than the earliest timer: read after the announcement
+     (seq_cst), so a timer queued meanwhile either is seen here or wakes us
+     (timer.c). */
+  int64_t until = timer_earliest(&ex->timers);
+  if ((done && done(arg)) || executor_has_visible_work(ex) || (!done && worker_may_exit(ex)) ||
+      (until != DEADLINE_NONE && clock_now_ns() >= until)) {
     park_cancel(&ex->lot);
     return true;
   }
+  /* release: pairs with the acquire loads in spool_stats_read(), which add
+     a sleep in progress. */
+  store_release(&self->stats.asleep_since, clock_now_ns());
   TRACE(self, TRACE_SLEEP_BEGIN, 0);
-  int64_t ns = park_sleep(&ex->lot, epoch);
+  int64_t ns = park_sleep(&ex->lot, epoch, until);
   TRACE(self, TRACE_SLEEP_END, 0);
-  STAT_ADD(self, ns_asleep, (uint64_t)ns);
+  store_release(&self->stats.ns_asleep, load_relaxed(&self->stats.ns_asleep) + (uint64_t)ns);
+  store_release(&self->stats.asleep_since, 0);
   return true;
 }
 

@@ -131,11 +131,12 @@ static void test_errors(void) {
     void *r = NULL;
     CHECK_EQ(spool_run(ex, tree, &ok, &r), SPOOL_OK);
     CHECK_EQ((intptr_t)r, 4096);
-    /* spool_run returns the task's code itself, reserved codes mapped. */
+    /* spool_run returns the task's code itself, runtime codes unchanged
+       (changed 2026-12: they were mapped to SPOOL_EINVAL). */
     CHECK_EQ(spool_run(ex, returns_code_and_result, HARNESS_PTR(42), &r), 42);
     CHECK(r == NULL);
     CHECK_EQ(spool_run(ex, returns_code_and_result, HARNESS_PTR(SPOOL_ESHUTDOWN), NULL),
-             SPOOL_EINVAL);
+             SPOOL_ESHUTDOWN);
     spool_executor_destroy(ex);
   }
 }

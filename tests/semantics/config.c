@@ -1,6 +1,8 @@
 /* spool_config_init: the defaults and strict parsing of the SPOOL_*
  * variables; a malformed variable makes spool_executor_create() fail. */
 #include <stdio.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -110,6 +112,38 @@ Test(config, workers_malformed) {
   assert_malformed("SPOOL_WORKERS", "18446744073709551616");    /* 2^64 */
   assert_malformed("SPOOL_WORKERS", "99999999999999999999999"); /* overflow */
   assert_malformed("SPOOL_WORKERS", "4294967297");              /* 2^32 + 1 */
+  assert_malformed("SPOOL_WORKERS", "4097");                    /* above the 4096 limit */
+  assert_malformed("SPOOL_WORKERS", "99999");
+}
+
+Test(config, workers_up_to_4096) {
+  spool_config c;
+  assert_accepted("SPOOL_WORKERS", "4096", &c);
+  cr_assert_eq(c.workers, 4096u);
+}
+
+static atomic_int initializer_calls;
+static int count_initializer(void *arg) {
+  (void)arg;
+  atomic_fetch_add(&initializer_calls, 1);
+  return 0;
+}
+
+/* More than 4096 workers in the config fails at once: no worker starts
+   (its initializer would run), rather than tens of thousands of threads
+   before an out-of-memory failure. */
+Test(config, too_many_workers_fail_before_any_thread_starts) {
+  const unsigned bad[] = {4097, 99999, UINT_MAX};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    spool_config c;
+    spool_config_init(&c);
+    c.workers = bad[i];
+    c.initializer = count_initializer;
+    spool_executor *ex = (spool_executor *)&c; /* must come back NULL */
+    cr_assert_eq(spool_executor_create(&ex, &c), SPOOL_EINVAL, "%u workers", bad[i]);
+    cr_assert_null(ex);
+    cr_assert_eq(atomic_load(&initializer_calls), 0, "a worker started for %u workers", bad[i]);
+  }
 }
 
 Test(config, bind_values) {
@@ -125,7 +159,21 @@ Test(config, bind_values) {
     assert_accepted("SPOOL_BIND", ok[i].text, &c);
     cr_assert_eq(c.bind, ok[i].bind, "SPOOL_BIND=%s", ok[i].text);
   }
+  /* Either case. */
+  static const struct {
+    const char *text;
+    spool_bind bind;
+  } cased[] = {{"NONE", SPOOL_BIND_NONE},
+               {"Core", SPOOL_BIND_CORE},
+               {"SPREAD", SPOOL_BIND_SPREAD},
+               {"nUmA", SPOOL_BIND_NUMA}};
+  for (size_t i = 0; i < sizeof cased / sizeof cased[0]; i++) {
+    spool_config c;
+    assert_accepted("SPOOL_BIND", cased[i].text, &c);
+    cr_assert_eq(c.bind, cased[i].bind, "SPOOL_BIND=%s", cased[i].text);
+  }
   assert_malformed("SPOOL_BIND", "");
+  assert_malformed("SPOOL_BIND", "CORES");
   assert_malformed("SPOOL_BIND", "cores");
   assert_malformed("SPOOL_BIND", "1");
   assert_malformed("SPOOL_BIND", "core ");

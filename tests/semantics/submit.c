@@ -74,7 +74,10 @@ Test(submit, task_error_codes_pass_through) {
   spool_executor_destroy(ex);
 }
 
-Test(submit, reserved_codes_from_a_task_are_einval) {
+/* A task's code passes through unchanged, runtime codes included (changed
+   2026-12: the first version reported them as SPOOL_EINVAL), so a task may
+   return the code a wait gave it. */
+Test(submit, runtime_codes_from_a_task_pass_through) {
   spool_executor *ex = executor_with(1);
   cr_assert_not_null(ex);
   const int codes[] = {SPOOL_ECANCELLED, SPOOL_ETIMEDOUT, SPOOL_ESHUTDOWN, SPOOL_EBROKEN,
@@ -82,12 +85,96 @@ Test(submit, reserved_codes_from_a_task_are_einval) {
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     spool_future *f = NULL;
     cr_assert_eq(spool_submit(ex, task_return_code, (void *)(intptr_t)codes[i], &f), SPOOL_OK);
-    cr_assert_eq(spool_future_result(f, SPOOL_FOREVER, NULL), SPOOL_EINVAL, "code %d", codes[i]);
-    cr_assert_eq(spool_future_exception(f, SPOOL_FOREVER), SPOOL_EINVAL);
+    cr_assert_eq(spool_future_result(f, SPOOL_FOREVER, NULL), codes[i], "code %d", codes[i]);
+    cr_assert_eq(spool_future_exception(f, SPOOL_FOREVER), codes[i]);
     /* A task that "returns ECANCELLED" is not a cancelled future. */
     cr_assert(!spool_future_cancelled(f));
+    cr_assert(spool_future_done(f));
     spool_future_release(f);
   }
+  spool_executor_destroy(ex);
+}
+
+/* A task that propagates a wait's code (`if (rc) return rc;`): the code
+   reaches every observer unchanged, runtime codes included: result,
+   exception, spool_wait (FIRST_EXCEPTION sees it as an exception),
+   spool_yield_wait from inside a task, and spool_join for a detached task. */
+static int propagate_timeout(void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  spool_future *never = NULL;
+  if (spool_future_create(&never) != SPOOL_OK) return -1;
+  int rc = spool_future_result(never, 0.01, NULL); /* SPOOL_ETIMEDOUT */
+  spool_future_release(never);
+  if (rc) return rc;
+  return -2;
+}
+
+typedef struct observed {
+  int code;
+  int yield_rc, yield_exception;
+  size_t yield_ndone;
+} observed;
+
+static int observe_in_task(void *arg, void **result) {
+  (void)result;
+  observed *o = arg;
+  spool_future *f = NULL;
+  if (spool_submit(spool_current_executor(), task_return_code, (void *)(intptr_t)o->code, &f) !=
+      SPOOL_OK)
+    return -1;
+  o->yield_rc = spool_yield_wait(&f, 1, SPOOL_FOREVER, SPOOL_FIRST_EXCEPTION, &o->yield_ndone);
+  o->yield_exception = spool_future_exception(f, 0);
+  spool_future_release(f);
+  return 0;
+}
+
+Test(submit, runtime_codes_reach_every_observer_unchanged) {
+  spool_executor *ex = executor_with(1);
+  cr_assert_not_null(ex);
+  spool_future *p = NULL;
+  cr_assert_eq(spool_submit(ex, propagate_timeout, NULL, &p), SPOOL_OK);
+  cr_assert_eq(spool_future_result(p, SPOOL_FOREVER, NULL), SPOOL_ETIMEDOUT);
+  cr_assert(spool_future_done(p) && !spool_future_cancelled(p));
+  spool_future_release(p);
+
+  const int codes[] = {SPOOL_ETIMEDOUT, SPOOL_ECANCELLED, SPOOL_EINVAL};
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    spool_future *f = NULL;
+    cr_assert_eq(spool_submit(ex, task_return_code, (void *)(intptr_t)codes[i], &f), SPOOL_OK);
+    spool_future *fs[1] = {f};
+    size_t nd = 0;
+    cr_assert_eq(spool_wait(fs, 1, SPOOL_FOREVER, SPOOL_FIRST_EXCEPTION, &nd), SPOOL_OK);
+    cr_assert_eq(nd, 1u);
+    cr_assert_eq(spool_future_exception(f, 0), codes[i], "code %d", codes[i]);
+    cr_assert_eq(spool_future_result(f, 0, NULL), codes[i]);
+    cr_assert(!spool_future_cancelled(f));
+    spool_future_release(f);
+
+    observed o = {codes[i], 1, 1, 0};
+    cr_assert_eq(spool_submit(ex, observe_in_task, &o, &f), SPOOL_OK);
+    cr_assert_eq(spool_future_result(f, SPOOL_FOREVER, NULL), SPOOL_OK);
+    cr_assert_eq(o.yield_rc, SPOOL_OK);
+    cr_assert_eq(o.yield_ndone, 1u);
+    cr_assert_eq(o.yield_exception, codes[i]);
+    spool_future_release(f);
+
+    cr_assert_eq(spool_submit(ex, task_return_code, (void *)(intptr_t)codes[i], NULL), SPOOL_OK);
+    cr_assert_eq(spool_join(ex, SPOOL_FOREVER), codes[i], "join, code %d", codes[i]);
+  }
+  spool_executor_destroy(ex);
+}
+
+/* spool_run from outside passes the root's code through too (from inside a
+   task it calls the function inline: runtime/forkjoin.c, whose mapping the
+   typed fork-join change removes). */
+Test(submit, runtime_codes_pass_through_spool_run) {
+  spool_executor *ex = executor_with(1);
+  cr_assert_not_null(ex);
+  const int codes[] = {SPOOL_ETIMEDOUT, SPOOL_ECANCELLED, SPOOL_EINVAL};
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+    cr_assert_eq(spool_run(ex, task_return_code, (void *)(intptr_t)codes[i], NULL), codes[i],
+                 "code %d", codes[i]);
   spool_executor_destroy(ex);
 }
 
@@ -111,9 +198,9 @@ Test(submit, strerror_names_every_code) {
   const int task_codes[] = {-1, 1, 42, -EIO, INT_MIN, INT_MAX, -10000, -11000};
   for (size_t i = 0; i < sizeof task_codes / sizeof task_codes[0]; i++)
     cr_assert_str_eq(spool_strerror(task_codes[i]), "task error", "code %d", task_codes[i]);
-  /* Unassigned codes in the reserved block still get a string. */
-  cr_assert_not_null(spool_strerror(-10500));
-  cr_assert_not_null(spool_strerror(-10999));
+  /* Unassigned codes in the reserved block are a task's own, too. */
+  cr_assert_str_eq(spool_strerror(-10500), "task error");
+  cr_assert_str_eq(spool_strerror(-10999), "task error");
 }
 
 /* ---- Visibility ---------------------------------------------------------- */
