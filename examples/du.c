@@ -98,8 +98,10 @@ static int count_dir(void *arg, void **result) {
     bytes += st.st_size;
     if (S_ISDIR(st.st_mode)) {
       int sub = submit_dir(ex, t->total, t->path, e->d_name);
-      if (sub == -ENAMETOOLONG) {
-        sub = report_unreadable(t->path, ENAMETOOLONG);
+      if (sub == -ENAMETOOLONG) { /* too deep for a path: name it as parent/name */
+        fprintf(stderr, "du: cannot read directory '%s/%s': %s\n", t->path, e->d_name,
+                strerror(ENAMETOOLONG));
+        atomic_fetch_add_explicit(&unreadable_dirs, 1, memory_order_relaxed);
       }
       if (sub != 0 && !rc) rc = sub;
     }
