@@ -33,10 +33,10 @@
  *      other rank (round-robin) and waits for its reply before asking again.
  *   2. A rank that receives REQUEST while busy notes the requester and
  *      raises `donations_wanted`. A task about to fork the children of a
- *      node near the top (6 levels or more above the leaves: a subtree worth
- *      sending) claims one
- *      wanted donation, if there is one, and puts the second half of its
- *      children in the rank's outbox instead of forking them. main() sends
+ *      node near the top (more than 6 levels above the leaves: a subtree
+ *      worth sending) claims one wanted donation, if there is one, and puts
+ *      the second half of its children in the rank's outbox instead of
+ *      forking them. main() sends
  *      the outbox to the requester as a WORK message (24 bytes per node).
  *      A rank with no work answers NO_WORK at once; a rank whose work runs
  *      out with requests pending answers them NO_WORK.
@@ -148,7 +148,8 @@ static pthread_mutex_t outbox_lock = PTHREAD_MUTEX_INITIALIZER;
 static uts_node *outbox;
 static int outbox_len, outbox_cap;
 
-/* Only children of nodes at least this far above the leaves are donated:
+/* Only children of nodes more than this many levels above the leaves are
+   donated (height < depth - N):
    deeper subtrees are too small to be worth a message and a poll's latency
    (4^6 nodes on average for T1). Measured on T1 with 2 ranks on a loaded
    2-core machine, rank 1's share: 5 levels 19-21 %, 6 levels 31-39 %,
