@@ -233,11 +233,15 @@ bool spool_future_cancel(spool_future *f) {
   if (s != FUTURE_PENDING) return false;
   if (!f->is_task) {
     int expected = FUTURE_PENDING;
+    /* As in future_set(): f stays alive until the completion is over, even
+       if a waiter it wakes drops the last other reference. */
+    spool_future_retain(f);
     /* acq_rel: pairs with the completion under lock (set_result). */
     pthread_mutex_lock(&f->lock);
     bool won = cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED);
     pthread_mutex_unlock(&f->lock);
     if (won) future_complete(f, FUTURE_CANCELLED, 0, NULL, NULL);
+    spool_future_release(f);
     return won || expected == FUTURE_CANCELLED;
   }
   worker *self = worker_self();
@@ -297,6 +301,10 @@ int spool_future_add_done_callback(spool_future *f, spool_callback cb, void *use
 }
 
 static int future_set(spool_future *f, int error, void *result) {
+  /* Completing touches f after its waiters are woken, and a waiter may then
+     drop the last other reference (the setter need not hold one): keep f
+     alive until the completion is over. */
+  spool_future_retain(f);
   pthread_mutex_lock(&f->lock);
   int s = future_state(f);
   bool ok = s == FUTURE_PENDING;
@@ -306,9 +314,9 @@ static int future_set(spool_future *f, int error, void *result) {
     store_relaxed(&f->state, FUTURE_RUNNING);
   }
   pthread_mutex_unlock(&f->lock);
-  if (!ok) return SPOOL_ESTATE;
-  future_complete(f, FUTURE_FINISHED, error, result, worker_self());
-  return SPOOL_OK;
+  if (ok) future_complete(f, FUTURE_FINISHED, error, result, worker_self());
+  spool_future_release(f);
+  return ok ? SPOOL_OK : SPOOL_ESTATE;
 }
 
 int spool_future_set_result(spool_future *f, void *result) {
