@@ -22,7 +22,7 @@
 #define TEST_WATCHDOG_S 30.0
 
 static inline void suite_clear_env(void) {
-  static const char *const vars[] = {"SPOOL_WORKERS", "SPOOL_BIND", "SPOOL_STACK_SIZE",
+  static const char *const vars[] = {"SPOOL_WORKERS",    "SPOOL_BIND",           "SPOOL_STACK_SIZE",
                                      "SPOOL_MAX_FIBERS", "SPOOL_CATCH_OVERFLOW", "SPOOL_TRACE"};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
     unsetenv(vars[i]);

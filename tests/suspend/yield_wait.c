@@ -271,7 +271,8 @@ static void test_timeout_resumes(void) {
 /* ---- 4: no CPU while the only task waits --------------------------------- */
 
 __attribute__((unused)) /* not called under the sanitizers */
-static double cpu_seconds(void) {
+static double
+cpu_seconds(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
