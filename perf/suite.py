@@ -44,6 +44,16 @@ IMPL_TITLES = {
     "gomp_dynamic": "OpenMP gomp dynamic",
     "iomp_dynamic": "OpenMP iomp dynamic",
 }
+
+
+def impl_title(impl, kernel=None):
+    """The implementation's name in a table row: oneTBB runs the loop
+    kernels with parallel_for, every other kernel with task_group."""
+    if impl == "tbb" and kernel in LOOPS:
+        return "oneTBB parallel_for"
+    return IMPL_TITLES[impl]
+
+
 BINARIES = {
     "serial": "perf_serial",
     "serial_plain": "perf_serial",
@@ -545,7 +555,7 @@ def print_table(args, series, available, machine):
             w = "-" if s.impl in ("serial", "serial_plain") else str(s.workers)
             wcol = w if w != last_w else ""
             last_w = w
-            name = IMPL_TITLES[s.impl]
+            name = impl_title(s.impl, kernel)
             lead = "%-10s %-34s" % (kernel if first else "", params[:34] if first else "")
             first = False
             if s.status != "ok":
