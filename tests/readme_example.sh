@@ -21,12 +21,13 @@ awk -v dir="$dir" '
 ' "$root/README.md"
 
 pass=0 fail=0
-flags="-std=c11 -Wall -Wextra -Werror -I$root/include"
+compile() { "$cc" -std=c11 -Wall -Wextra -Werror -I"$root/include" "$@"; }
 for src in "$dir"/block_*.c; do
   [ -e "$src" ] || break
   name="README.md:$(basename "$src" .c | sed 's/^block_0*//')"
   if grep -q 'int main(' "$src"; then
-    if ! $cc $flags -O2 "$src" "$lib" $(pkg-config --libs hwloc) -lpthread -o "$src.exe" 2>"$src.log"; then
+    # shellcheck disable=SC2046 # pkg-config prints several words
+    if ! compile -O2 "$src" "$lib" $(pkg-config --libs hwloc) -lpthread -o "$src.exe" 2>"$src.log"; then
       echo "FAILED (compile): $name"
       cat "$src.log"
       fail=$((fail + 1))
@@ -42,7 +43,7 @@ for src in "$dir"/block_*.c; do
       echo "ok (program): $name: $(head -1 "$src.log")"
       pass=$((pass + 1))
     fi
-  elif $cc $flags -fsyntax-only "$src" 2>"$src.log"; then
+  elif compile -fsyntax-only "$src" 2>"$src.log"; then
     echo "ok (fragment): $name"
     pass=$((pass + 1))
   else
