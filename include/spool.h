@@ -223,7 +223,8 @@ typedef struct spool_task {
  * worker without synchronisation, so a read is a consistent-enough
  * snapshot, not an atomic one:
  *   tasks_run      submitted tasks run to completion (fork frames excluded)
- *   steals_tried   steal attempts on other workers' deques; steals_won
+ *   steals_tried   steal attempts on other workers' deques; steals_won:
+ *                  the attempts that took an item
  *   inline_claims  queued tasks run inline by a blocking wait or a yield
  *   suspends       tasks parked on their fiber (yield, sync on a stolen
  *                  frame); resumes: parked tasks resumed
@@ -405,7 +406,7 @@ int spool_future_set_exception(spool_future *f, int error);
  * because of the timeout (fs is still reordered), SPOOL_EINVAL (NULL fs with
  * n > 0, a NULL entry, a NaN timeout, a bad `when`), or SPOOL_ENOMEM (n > 16
  * needs scratch space that could not be allocated; fs is then untouched).
- * n == 0 returns at once.
+ * n == 0 returns at once. ndone may be NULL.
  * On a worker of their executor, with any timeout but 0 and in every mode,
  * the awaited tasks not yet started run inline, one at a time in array
  * order, while `when` does not hold (FIRST_COMPLETED runs at most one); a
@@ -467,7 +468,8 @@ int spool_future_yield_until_done(spool_future *f);
 
 /* spool_wait's cooperative twin: the same arguments, the same stable
  * reordering of fs (done futures first, *ndone of them) and the same return
- * codes (SPOOL_OK, SPOOL_ETIMEDOUT, SPOOL_EINVAL as for spool_wait;
+ * codes (SPOOL_OK, SPOOL_ETIMEDOUT, SPOOL_EINVAL as for spool_wait; ndone
+ * may be NULL;
  * SPOOL_ENOMEM, with nothing waited, when more than 16 futures need memory
  * that cannot be allocated, or the timer cannot be queued).
  *
