@@ -116,6 +116,26 @@ static void registry_put(spool_group *g) {
   pthread_mutex_unlock(&registry_lock);
 }
 
+void group_registry_release(void) {
+  pthread_mutex_lock(&registry_lock);
+  unsigned free_slots = 0;
+  for (spool_group *g = registry_free; g; g = g->next_free)
+    free_slots++;
+  if (free_slots == registry_nchunks * GROUP_CHUNK_SLOTS) {
+    for (unsigned c = 0; c < registry_nchunks; c++) {
+      /* relaxed: no executor exists, so no thread reads the registry */
+      spool_group *chunk = load_relaxed(&registry_chunks[c]);
+      for (unsigned i = 0; i < GROUP_CHUNK_SLOTS; i++)
+        pthread_mutex_destroy(&chunk[i].lock);
+      free(chunk);
+      store_relaxed(&registry_chunks[c], NULL);
+    }
+    registry_nchunks = 0;
+    registry_free = NULL;
+  }
+  pthread_mutex_unlock(&registry_lock);
+}
+
 spool_group *group_of_tag(uint32_t tag) {
   if (!(tag & GROUP_TAG_BIT)) return NULL;
   uint32_t slot = (tag & ~GROUP_TAG_BIT) >> GROUP_TAG_SLOT_SHIFT;

@@ -314,6 +314,11 @@ static inline uint32_t group_context_tag(const spool_group *g, const fiber *f) {
 
 /* The group a frame's tag names (NULL: an ungrouped task's frame). */
 spool_group *group_of_tag(uint32_t tag);
+/* Frees the group registry (group.c keeps its slots for the life of the
+   process) if no group exists; the next group makes it again. Only while
+   no executor exists: a tag may be looked up by any worker. For checkers
+   that account for every allocation (tests/faults). */
+void group_registry_release(void);
 
 /* The group of the task running on `self` (a worker of the executor the
    caller submits to, or NULL): what spool_submit() and spool_submit_copy()
