@@ -87,27 +87,60 @@ static bool in_dead_frames(frame_watch fw, const void *p) {
   return c >= fw.f->stack_lo && c < fw.caller_frame;
 }
 
-/* Every slot in [fw.bottom, bottom) not yet taken by a thief was pushed
-   while the task ran (a push writes its slot before it raises bottom, and
-   bottom only falls by taking the bottom slot), and a synced frame has left
-   it: a fork's sync pops it, or it was stolen and lies below top. So a slot
-   there that points into the dead part of the stack is a frame the task
-   forked and never synced; nothing else pushed lives on a task's stack (a
-   parked task's continuation is on its stack too, but it is taken before
-   the task can run again). Such a slot is recognised by its address and
-   never read through: the dead frames were overwritten by this very call. */
+/* After a sync that did not take its frame from the private region (the
+   frame was stolen, or popped as the last public item), the frame's slot
+   lies below top, where frame_watch_end() looks for stolen frames never
+   synced: clear it, so that only those remain. Below top no thief reads
+   the slot but one with a stale top, which loses its CAS whatever it read
+   (deque.c); and only the owner writes slots. */
+static void frame_forget_taken(worker *self, fork_frame *fr) {
+  deque *d = &self->dq;
+  /* acquire: pairs with the thieves' CAS of top, as in frame_watch_end(). */
+  int64_t top = load_acquire(&d->top);
+  int64_t lowest = d->lane.bottom - (int64_t)d->lane.mask - 1;
+  for (int64_t i = d->lane.bottom - 1; i >= lowest && i >= 0; i--) {
+    _Atomic(work_item *) *slot = &deque_slots(d)[i & d->lane.mask];
+    /* relaxed: only the pointer's value is used */
+    if (load_relaxed(slot) != &fr->item) continue;
+    /* relaxed: read (by value) only by this thread and stale thieves */
+    if (i < top) store_relaxed(slot, NULL);
+    return;
+  }
+}
+
+/* Every slot in [fw.bottom, bottom) was pushed while the task ran (a push
+   writes its slot before it raises bottom, and bottom only falls by taking
+   the bottom slot; a ring that grew copied only the slots from top up and
+   has zeros below), and a synced frame has left it: a fork's sync pops it
+   from the private region, or clears it below top (frame_forget_taken).
+   So a slot there that points into the dead part of the stack is a frame
+   the task forked and never synced; nothing else pushed lives on a task's
+   stack but a parked task's continuation, and while the worker has not
+   parked (fw.parks) this task has queued none. Such a slot is recognised
+   by its address and never read through: the dead frames were overwritten
+   by this very call. */
 void frame_watch_end(frame_watch fw, worker *self) {
   if (self != fw.w || self->current != fw.f) return; /* moved: cannot tell */
   /* A thread's own stack (no spool stack; tasks never run there): its
      bounds are not known, and heap items would look like frames. */
   if (!fw.f->guard_size) return;
   deque *d = &self->dq;
-  /* First the public region, which thieves take from: a frame a fork
-     published (answering a thief's request) is found here before a thief
-     can run it, unless one took it already (the gap left: see
-     tests/hardening/unsynced_frame_check.c). acquire: pairs with the
-     thieves' CAS of top; an item below top is no longer queued. */
+  /* acquire: pairs with the thieves' CAS of top; an item below top is no
+     longer queued. */
   int64_t top = load_acquire(&d->top);
+  /* First what thieves took: a frame stolen while the task ran, and still
+     (or soon) run by the thief, which will write its result into the dead
+     frame. Only if no continuation can be among them. */
+  if (worker_parks(self) == fw.parks) {
+    int64_t stolen_to = top < d->lane.split ? top : d->lane.split;
+    for (int64_t i = fw.bottom; i < stolen_to; i++)
+      /* relaxed: only the pointer's value is used */
+      if (in_dead_frames(fw, load_relaxed(&deque_slots(d)[i & d->lane.mask]))) frame_leaked();
+  }
+  /* Then the public region, which thieves take from: a frame a fork
+     published (answering a thief's request) is found here before a thief
+     can run it, unless one takes it meanwhile (then the loop above would
+     have seen it had it looked a moment later; the gap left). */
   int64_t pub_from = fw.bottom > top ? fw.bottom : top;
   for (int64_t i = pub_from; i < d->lane.split; i++)
     /* relaxed: only the pointer's value is used */
@@ -274,6 +307,14 @@ static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *se
       sync_slow(self, fr);
     }
   }
+#ifdef SPOOL_DEBUG_CHECKS
+  /* Also when the frame was done on entry (a thief ran it). On the worker
+     the task is on now: if it moved since the fork, the slot is on another
+     worker's deque, not ours to write, and that worker skips the stolen
+     frames of its check for this task (it parked). */
+  worker *now = self ? worker_self() : NULL;
+  if (now) frame_forget_taken(now, fr);
+#endif
   if (result) *result = fr->error ? NULL : fr->result;
   return fr->error;
 }

@@ -474,12 +474,19 @@ static inline worker *work_item_run(work_item *item, worker *self) {
 
 #ifndef NDEBUG
 #define SPOOL_DEBUG_CHECKS 1
+/* relaxed: the worker's own counters (STAT_ADD), read by their owner. */
+static inline uint64_t worker_parks(worker *self) {
+  return load_relaxed(&self->stats.suspends) + load_relaxed(&self->stats.nested_waits);
+}
 /* Where the worker's deque ended before a task ran, to find frames the task
    forked and never synced when it returns. */
 typedef struct frame_watch {
   worker *w;
   fiber *f;
   int64_t bottom;
+  /* The worker's parks (suspends and nested waits) so far: while it does
+     not change, no continuation of this task was ever queued. */
+  uint64_t parks;
   uint32_t tag; /* the watched task's frames carry it */
   /* The caller's frame: everything the task put on the fiber's stack lies
      below it, and is dead once the task has returned. */
@@ -487,7 +494,11 @@ typedef struct frame_watch {
 } frame_watch;
 /* always_inline: the frame address must be the caller's. */
 static inline __attribute__((always_inline)) frame_watch frame_watch_begin(worker *self) {
-  return (frame_watch){self, self->current, self->dq.lane.bottom, self->dq.lane.tag,
+  return (frame_watch){self,
+                       self->current,
+                       self->dq.lane.bottom,
+                       worker_parks(self),
+                       self->dq.lane.tag,
                        (const char *)__builtin_frame_address(0)};
 }
 /* Aborts with a message if the task that `fw` watched left a frame behind. */

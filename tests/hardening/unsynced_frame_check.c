@@ -18,10 +18,11 @@
  * the check stopped reading the frames' kind and owner (dead memory,
  * overwritten by the check's own call) and went by address alone.
  *
- * What the check still cannot see: a frame that a thief stole while the
- * task was running. Its slot stays below top, where a frame stolen and
- * then properly synced also stays, and only the dead frame itself could
- * tell them apart. */
+ * A second child lets the idle worker steal the frame and run it while T
+ * still runs (T blocks on a gate the frame opens); T then returns without
+ * syncing. The check must find the
+ * stolen frame too (its slot stays below top; a synced frame's slot is
+ * cleared there). */
 #include "harness.h"
 
 #ifdef NDEBUG
@@ -63,6 +64,37 @@ static int leaves_published_frame(void *arg, void **result) {
   return 0; /* misuse: `kept` never synced */
 }
 
+/* Opens the gate its task blocks on: it runs on the thief. */
+static int leaf_opens_gate(void *arg, void **result) {
+  *result = NULL;
+  spool_future_set_result(arg, NULL);
+  return 0;
+}
+
+static int leaves_stolen_frame(void *arg, void **result) {
+  (void)result;
+  spool_future *gate = arg;
+  spool_task kept;
+  spool_fork(&kept, leaf_opens_gate, gate);
+  /* A blocking wait (no park: the worker stays) publishes the frame and
+     wakes the other worker, which steals it and opens the gate. */
+  if (spool_future_result(gate, 10, NULL) != SPOOL_OK) _exit(8);
+  return 0; /* misuse: `kept` never synced */
+}
+
+static void child_leaves_stolen_frame(void) {
+  spool_config c;
+  spool_config_init(&c);
+  c.workers = 2;
+  if (spool_executor_create(&child_ex, &c) != SPOOL_OK) _exit(2);
+  spool_future *gate = NULL, *f = NULL;
+  if (spool_future_create(&gate) != SPOOL_OK) _exit(9);
+  if (spool_submit(child_ex, leaves_stolen_frame, gate, &f) != SPOOL_OK) _exit(3);
+  spool_future_result(f, 10, NULL);
+  spool_executor_destroy(child_ex);
+  _exit(4); /* not reached: the check aborts */
+}
+
 static void child_leaves_frame(void) {
   spool_config c;
   spool_config_init(&c);
@@ -86,10 +118,12 @@ int main(void) {
     return HARNESS_SKIP;
   }
   unsigned runs = 50 * harness_scale(), aborted = 0, other = 0;
-  for (unsigned r = 0; r < runs; r++) {
-    harness_phase("a task returns with a published frame unsynced");
+  for (unsigned r = 0; r < 2 * runs; r++) {
+    bool stolen = r % 2;
+    harness_phase(stolen ? "a task returns with a stolen frame unsynced"
+                         : "a task returns with a published frame unsynced");
     child_outcome out;
-    if (!harness_run_child(child_leaves_frame, &out)) continue;
+    if (!harness_run_child(stolen ? child_leaves_stolen_frame : child_leaves_frame, &out)) continue;
     bool ok = WIFSIGNALED(out.status) && WTERMSIG(out.status) == SIGABRT &&
               strstr(out.err, "without calling spool_sync()") != NULL;
     if (ok) {
@@ -98,8 +132,8 @@ int main(void) {
       fprintf(stderr, "run %u: status %#x, stderr:\n%s\n", r, out.status, out.err);
     }
   }
-  printf("%u of %u runs aborted with the message\n", aborted, runs);
-  CHECK_EQ(aborted, runs);
+  printf("%u of %u runs aborted with the message\n", aborted, 2 * runs);
+  CHECK_EQ(aborted, 2 * runs);
   harness_watchdog_off();
   return harness_report();
 }
