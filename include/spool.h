@@ -71,9 +71,11 @@
  * Migration. After spool_yield_until_done(), or a spool_sync() that had to
  *   wait for a thief, a task may continue on a different worker thread. A
  *   blocking call inside a task (spool_future_result() and friends) may run
- *   other tasks inline, and so may also be a migration point. Across such a
- *   point, do not hold a thread-owned lock (a pthread_mutex_t) and do not use
- *   the address of a thread-local variable (errno included) taken before it.
+ *   other tasks inline, or suspend the task when its stack is too full to
+ *   (see spool_future_result), and so may also be a migration point. Across
+ *   such a point, do not hold a thread-owned lock (a pthread_mutex_t) and do
+ *   not use the address of a thread-local variable (errno included) taken
+ *   before it.
  *
  * Misuse that cannot be reported (destroying an executor from one of its own
  *   tasks, syncing frames out of order in a debug build, overflowing a fiber
@@ -361,7 +363,17 @@ int spool_current_worker(void);
  * thread, so waiting for queued work never deadlocks or times out on one
  * worker; a finite timeout can then be exceeded by the duration of the task
  * run inline. A timeout of 0 polls and runs nothing. A task already running
- * elsewhere still blocks the thread (spool_yield_wait() frees it). */
+ * elsewhere still blocks the thread (spool_yield_wait() frees it).
+ * Inline runs nest on the caller's stack, so they happen only while at
+ * least a quarter of it is free (as for spool_yield_until_done). Beyond
+ * that, a task not yet started is not run inline, and the wait does not
+ * block the thread on it either (on one worker nobody else would run it):
+ * the calling task is suspended as by spool_yield_wait(), with the same
+ * timeout, and the awaited task runs from its queue on a fresh stack. So
+ * a chain of tasks each waiting on the next, however long, neither
+ * overflows the stack nor deadlocks (at the max_fibers cap such a wait is
+ * nested: see spool_yield_until_done). The same holds for every blocking
+ * wait below (spool_future_exception, spool_wait, spool_as_completed_next). */
 int spool_future_result(spool_future *f, double timeout, void **result);
 
 /* The task's error code, 0 if it succeeded, SPOOL_ECANCELLED, or
@@ -411,7 +423,8 @@ int spool_future_set_exception(spool_future *f, int error);
  * the awaited tasks not yet started run inline, one at a time in array
  * order, while `when` does not hold (FIRST_COMPLETED runs at most one); a
  * finite timeout can then be exceeded by the duration of a task run inline.
- * A timeout of 0 polls and runs nothing. */
+ * Past the stack limit (see spool_future_result) it waits as
+ * spool_yield_wait() does instead. A timeout of 0 polls and runs nothing. */
 int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when when, size_t *ndone);
 
 /* An iterator that yields fs's futures in completion order; a future that
@@ -425,7 +438,8 @@ int spool_as_completed_begin(spool_as_completed **it, spool_future **fs, size_t 
  * executor, with any timeout but 0, when none is ready yet, the iterator's
  * queued tasks not yet returned run inline, one at a time in array order,
  * until one is done (a finite timeout can then be exceeded by the duration
- * of the task run inline). */
+ * of the task run inline). Past the stack limit (see spool_future_result)
+ * the calling task is suspended until one is done or the timeout expires. */
 int spool_as_completed_next(spool_as_completed *it, double timeout, spool_future **next);
 
 void spool_as_completed_end(spool_as_completed *it);
@@ -475,9 +489,9 @@ int spool_future_yield_until_done(spool_future *f);
  *
  * Inside a task on a worker: first, while `when` does not hold, runs inline
  * the awaited tasks that have not started (one at a time, in array order,
- * as spool_yield_until_done does); then, while `when` still does not hold,
- * suspends the task and frees the worker until it holds or the timeout
- * expires. The task continues (perhaps on another worker: see "Migration")
+ * as spool_yield_until_done does, while a quarter of the stack is free);
+ * then, while `when` still does not hold, suspends the task and frees the
+ * worker until it holds or the timeout expires. The task continues (perhaps on another worker: see "Migration")
  * on the deque of the worker that completed the future that satisfied
  * `when`; on a timeout, a timer resumes it on the worker that noticed the
  * deadline. Meanwhile idle workers sleep until the earliest deadline of the

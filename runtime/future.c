@@ -18,6 +18,7 @@
  * deregister under the same lock, so a notification never touches a waiter
  * that has returned. */
 #include "internal.h"
+#include "wait.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -357,10 +358,19 @@ void future_remove_waiter(spool_future *f, future_waiter *w) {
   pthread_mutex_unlock(&f->lock);
 }
 
+bool future_queued_on(const spool_future *f, const worker *self) {
+  /* self is a worker of its executor, which is alive while it runs. */
+  return self && f->is_task && future_state(f) == FUTURE_PENDING &&
+         future_executor_raw(f) == self->ex;
+}
+
 worker *future_try_run_inline(spool_future *f, worker *self) {
-  if (!self || !f->is_task || future_state(f) != FUTURE_PENDING) return self;
+  if (!future_queued_on(f, self)) return self;
+  /* Past the stack limit the caller waits cooperatively instead
+     (future_wait_done, wait.c, suspend.c): the task then runs from its
+     queue on another stack. */
+  if (!stack_has_room_for_inline(self)) return self;
   spool_executor *ex = self->ex;
-  if (future_executor_raw(f) != ex) return self;
   /* The entry at the bottom of our own deque: pop it, so a loop of
      submit-then-result does not grow the deque. Only the owner moves
      bottom, so the pop returns this entry or NULL (a thief took it). */
@@ -415,6 +425,17 @@ int future_wait_done(spool_future *f, int64_t deadline, bool run_inline) {
   if (run_inline && self) {
     self = future_try_run_inline(f, self);
     if (state_is_done(future_state(f))) return SPOOL_OK;
+    /* Still queued: the stack had no room to run it. Blocking the thread
+       could deadlock (on one worker nobody else runs it), so the task waits
+       as spool_yield_wait does, deadline included: it parks (or waits
+       nested at the fiber cap) and the task runs on a fresh stack. Only
+       SPOOL_ENOMEM (the deadline's timer could not be queued; nothing
+       happened) falls back to blocking. */
+    if (future_queued_on(f, self)) {
+      int rc = yield_wait_internal(self, &f, 1, deadline, SPOOL_ALL_COMPLETED, NULL);
+      if (rc != SPOOL_ENOMEM) return rc;
+      self = worker_self();
+    }
   }
   if (self) worker_before_block(self);
   /* Spin a little before sleeping: a short task finishes sooner than a

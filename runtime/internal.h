@@ -390,6 +390,23 @@ void nested_wait_init(nested_wait *nw, spool_executor *ex, int64_t events);
 /* Runs other work until every event has signalled; counts a nested wait.
    Returns the worker it is on afterwards. */
 worker *nested_wait_run(worker *self, nested_wait *nw);
+/* Whether the running fiber has room to run an awaited task inline: a
+   quarter of its stack still free (256 KiB of the default 1 MiB, for the
+   inline task's own needs). Every blocking wait that runs awaited tasks
+   inline (future_try_run_inline) asks it: a chain of tasks each waiting on
+   the next (a recursion through submit-then-result, a make-like DAG
+   submitted in reverse) would otherwise nest one inline run per link and
+   overflow the stack. Past it the wait suspends the task instead, and the
+   awaited task runs from its queue on a fresh stack. (A quarter, not
+   half: tests/suspend/chain.c runs 300 levels inline on one stack, which
+   takes more than half of it under AddressSanitizer.) A thread's own stack
+   (an initializer's) has no known bounds: always room. */
+static inline bool stack_has_room_for_inline(const worker *self) {
+  const fiber *f = self->current;
+  if (!f->stack_lo) return true;
+  const char *here = __builtin_frame_address(0);
+  return here > f->stack_lo && (size_t)(here - f->stack_lo) > f->stack_size / 4;
+}
 /* Entry of a worker's loop fiber. */
 void worker_loop_entry(void *transfer);
 /* What a fiber does first after a switch to it: release the abandoned
@@ -601,9 +618,15 @@ int future_wait_done(spool_future *f, int64_t deadline, bool run_inline);
 /* Whether a blocking wait with this timeout runs queued work inline on a
    worker: any timeout but 0 (which polls). */
 bool timeout_runs_inline(double timeout);
-/* Runs f's task inline if it is still queued and `self` is a worker of its
-   executor; returns the worker afterwards. */
+/* Runs f's task inline if it is still queued, `self` is a worker of its
+   executor and the stack has room (stack_has_room_for_inline); returns the
+   worker afterwards. */
 worker *future_try_run_inline(spool_future *f, worker *self);
+/* Whether f is a task still queued on self's executor (self a worker, or
+   NULL: false): one that a blocking wait on self would have run inline, so
+   past the stack limit it must wait cooperatively, not hold the thread
+   (the awaited task may be at the bottom of self's own deque). */
+bool future_queued_on(const spool_future *f, const worker *self);
 /* Cancels a task future that was taken out of a queue at shutdown; returns
    the worker afterwards (its callbacks may migrate the caller). */
 worker *future_cancel_from(spool_future *f, worker *self);

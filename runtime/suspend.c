@@ -282,21 +282,6 @@ static worker *yield_suspend(worker *self, yield_wait *y, future_waiter *waiters
   return suspend_park(self, &c, next);
 }
 
-/* Whether the running fiber has room to run an awaited task inline: a
-   quarter of its stack still free (256 KiB of the default 1 MiB, for the
-   inline task's own needs). A chain of tasks each yielding on the next (a
-   make-like DAG submitted in reverse) would otherwise nest one inline run
-   per link and overflow the stack; past that the yield parks instead, and
-   the awaited task runs from the deque on a fresh stack. (A quarter, not
-   half: tests/suspend/chain.c runs 300 levels inline on one stack, which
-   takes more than half of it under AddressSanitizer.) */
-static bool stack_has_room_for_inline(worker *self) {
-  const fiber *f = self->current;
-  if (!f->stack_lo) return true; /* a thread's own stack: no bounds known */
-  char *here = __builtin_frame_address(0);
-  return here > f->stack_lo && (size_t)(here - f->stack_lo) > f->stack_size / 4;
-}
-
 int spool_yield_until_done(spool_future **fs, size_t n) {
   if (!fs && n) return SPOOL_EINVAL;
   for (size_t i = 0; i < n; i++)
@@ -307,7 +292,9 @@ int spool_yield_until_done(spool_future **fs, size_t n) {
       future_wait_done(fs[i], DEADLINE_NONE, true);
     return SPOOL_OK;
   }
-  for (size_t i = 0; i < n && stack_has_room_for_inline(self); i++)
+  /* Past the stack limit nothing runs inline (future_try_run_inline): the
+     task parks, and the awaited tasks run from the deque on a fresh stack. */
+  for (size_t i = 0; i < n; i++)
     self = future_try_run_inline(fs[i], self);
   yield_wait y = {fs, n};
   if (all_done(&y)) return SPOOL_OK;

@@ -53,6 +53,16 @@ worker *wait_run_inline(worker *self, spool_future **fs, size_t n, spool_return_
   return self;
 }
 
+/* Whether a wait on `self` must wait cooperatively: some awaited task is
+   still queued after wait_run_inline(), so the stack had no room to run it
+   (stack_has_room_for_inline). Blocking the thread could then deadlock (on
+   one worker nobody else would run it). */
+static bool any_queued_on(spool_future **fs, size_t n, const worker *self) {
+  for (size_t i = 0; i < n; i++)
+    if (future_queued_on(fs[i], self)) return true;
+  return false;
+}
+
 static void notify_event(future_waiter *w, spool_future *f, worker *completer) {
   (void)f;
   (void)completer;
@@ -70,7 +80,17 @@ int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when wh
 
   int64_t deadline = deadline_after(timeout);
   worker *self = worker_self();
-  if (self && timeout_runs_inline(timeout)) self = wait_run_inline(self, fs, n, when);
+  if (self && timeout_runs_inline(timeout)) {
+    self = wait_run_inline(self, fs, n, when);
+    /* Past the stack limit: wait as spool_yield_wait does (it parks the
+       task, and the queued tasks run on a fresh stack), deadline included.
+       On SPOOL_ENOMEM nothing happened: block as below. */
+    if (!wait_condition(fs, n, when) && any_queued_on(fs, n, self)) {
+      int rc = yield_wait_internal(self, fs, n, deadline, when, ndone);
+      if (rc != SPOOL_ENOMEM) return rc;
+      self = worker_self();
+    }
+  }
 
   future_waiter stack_waiters[16];
   spool_future *stack_scratch[16];
@@ -225,6 +245,24 @@ nomem:
   return SPOOL_ENOMEM;
 }
 
+/* Past the stack limit (a queued future could not run inline): waits as
+   spool_yield_wait(FIRST_COMPLETED) does on the futures not done yet, until
+   one is done or the deadline. A future that completed is queued in the
+   ring by its notifier (under its lock, possibly a moment after the wait
+   saw it done: the caller's event wait covers that). On SPOOL_ENOMEM
+   nothing happened, and the caller blocks as before. */
+static void as_completed_wait_cooperatively(spool_as_completed *it, worker *self,
+                                            int64_t deadline) {
+  spool_future *stack_pending[16];
+  spool_future **pending = it->n <= 16 ? stack_pending : malloc(it->n * sizeof *pending);
+  if (!pending) return;
+  size_t k = 0;
+  for (size_t i = 0; i < it->n; i++)
+    if (!spool_future_done(it->fs[i])) pending[k++] = it->fs[i];
+  if (k) yield_wait_internal(self, pending, k, deadline, SPOOL_FIRST_COMPLETED, NULL);
+  if (pending != stack_pending) free(pending);
+}
+
 int spool_as_completed_next(spool_as_completed *it, double timeout, spool_future **next) {
   if (next) *next = NULL;
   if (!it || !next || isnan(timeout)) return SPOOL_EINVAL;
@@ -238,6 +276,8 @@ int spool_as_completed_next(spool_as_completed *it, double timeout, spool_future
        is done, so it is never run again. */
     for (size_t i = 0; i < it->n && !as_completed_ready(it); i++)
       self = future_try_run_inline(it->fs[i], self);
+    if (!as_completed_ready(it) && any_queued_on(it->fs, it->n, self))
+      as_completed_wait_cooperatively(it, self, deadline);
   }
   for (;;) {
     uint32_t seen = event_prepare(&it->ev);

@@ -11,6 +11,10 @@
  *   child_helper destroy-own   destroys an executor from one of its own
  *                              tasks (misuse: must abort with one line on
  *                              stderr); exits 3 or 4 if it does not
+ *   child_helper destroy-group-member
+ *                              destroys a task group from one of its own
+ *                              members (misuse: must abort with one line on
+ *                              stderr); exits 3 or 4 if it does not
  *
  * Each run is bounded by alarm(30). */
 #include <sched.h>
@@ -55,10 +59,31 @@ static int destroy_own(void) {
   return 4; /* not reached when the misuse is caught */
 }
 
+static int destroy_own_group(void *arg, void **result) {
+  (void)result;
+  spool_group_destroy(arg);
+  return 0;
+}
+
+static int destroy_group_member(void) {
+  spool_config c;
+  spool_config_init(&c);
+  c.workers = 1;
+  spool_executor *ex = NULL;
+  spool_group *g = NULL;
+  spool_future *f = NULL;
+  if (spool_executor_create(&ex, &c) != SPOOL_OK || spool_group_create(ex, &g) != SPOOL_OK ||
+      spool_group_submit(g, destroy_own_group, g, &f) != SPOOL_OK)
+    return 3;
+  spool_future_result(f, 10.0, NULL);
+  return 4; /* not reached when the misuse is caught */
+}
+
 int main(int argc, char **argv) {
   alarm(30); /* a stuck child must not hang the suite */
   if (argc == 3 && !strcmp(argv[1], "one-cpu")) return one_cpu(argv[2]);
   if (argc == 2 && !strcmp(argv[1], "destroy-own")) return destroy_own();
-  fprintf(stderr, "usage: %s one-cpu CPU | destroy-own\n", argv[0]);
+  if (argc == 2 && !strcmp(argv[1], "destroy-group-member")) return destroy_group_member();
+  fprintf(stderr, "usage: %s one-cpu CPU | destroy-own | destroy-group-member\n", argv[0]);
   return 2;
 }
