@@ -491,14 +491,12 @@ int spool_future_yield_until_done(spool_future *f);
  * the awaited tasks that have not started (one at a time, in array order,
  * as spool_yield_until_done does, while a quarter of the stack is free);
  * then, while `when` still does not hold, suspends the task and frees the
- * worker until it holds or the timeout expires. The task continues (perhaps on another worker: see "Migration")
- * on the deque of the worker that completed the future that satisfied
- * `when`; on a timeout, a timer resumes it on the worker that noticed the
- * deadline. Meanwhile idle workers sleep until the earliest deadline of the
- * executor's waits: an executor whose only task waits with a 10-second
- * timeout uses no CPU. The deadline is kept as closely as the workers are
- * free to notice it: a worker busy with a long task notices it when it
- * next looks for work.
+ * worker until it holds or the timeout expires. The task continues (perhaps on another worker: see
+ * "Migration") on the deque of the worker that completed the future that satisfied `when`; on a
+ * timeout, a timer resumes it on the worker that noticed the deadline. Meanwhile idle workers sleep
+ * until the earliest deadline of the executor's waits: an executor whose only task waits with a
+ * 10-second timeout uses no CPU. The deadline is kept as closely as the workers are free to notice
+ * it: a worker busy with a long task notices it when it next looks for work.
  *
  * A timeout of 0 polls: nothing runs inline and nothing suspends. Anywhere
  * else (outside a worker) it is spool_wait. Futures of other executors and
