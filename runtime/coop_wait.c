@@ -148,19 +148,10 @@ static void notify_coop(future_waiter *fwaiter, spool_future *f, worker *complet
 
 int yield_wait_internal(worker *self, spool_future **fs, size_t n, int64_t deadline,
                         spool_return_when when, size_t *ndone) {
-  future_waiter stack_waiters[16];
-  spool_future *stack_scratch[16];
-  bool stack_done[16];
-  bool small = n <= 16;
-  future_waiter *waiters = small ? stack_waiters : malloc(n * sizeof *waiters);
-  spool_future **scratch = small ? stack_scratch : malloc(n * sizeof *scratch);
-  bool *is_done = small ? stack_done : malloc(n * sizeof *is_done);
+  wait_arrays a;
+  if (!wait_arrays_init(&a, n)) return SPOOL_ENOMEM;
+  future_waiter *waiters = a.waiters;
   int rc = SPOOL_OK;
-  if (!waiters || !scratch || !is_done) {
-    rc = SPOOL_ENOMEM;
-    goto out;
-  }
-
   self = wait_run_inline(self, fs, n, when);
   if (!wait_condition(fs, n, when)) {
     if (deadline != DEADLINE_NONE && clock_now_ns() >= deadline) {
@@ -184,15 +175,10 @@ int yield_wait_internal(worker *self, spool_future **fs, size_t n, int64_t deadl
     }
   }
   if (rc != SPOOL_ENOMEM) {
-    size_t d = wait_partition(fs, n, scratch, is_done);
+    size_t d = wait_partition(fs, n, a.scratch, a.is_done);
     if (ndone) *ndone = d;
   }
-out:
-  if (!small) {
-    free(waiters);
-    free(scratch);
-    free(is_done);
-  }
+  wait_arrays_free(&a);
   return rc;
 }
 

@@ -63,6 +63,28 @@ static bool any_queued_on(spool_future **fs, size_t n, const worker *self) {
   return false;
 }
 
+bool wait_arrays_init(wait_arrays *a, size_t n) {
+  if (n <= WAIT_STACK_FUTURES) {
+    a->waiters = a->stack_waiters;
+    a->scratch = a->stack_scratch;
+    a->is_done = a->stack_done;
+    return true;
+  }
+  a->waiters = malloc(n * sizeof *a->waiters);
+  a->scratch = malloc(n * sizeof *a->scratch);
+  a->is_done = malloc(n * sizeof *a->is_done);
+  if (a->waiters && a->scratch && a->is_done) return true;
+  wait_arrays_free(a);
+  return false;
+}
+
+void wait_arrays_free(wait_arrays *a) {
+  if (a->waiters == a->stack_waiters) return;
+  free(a->waiters);
+  free(a->scratch);
+  free(a->is_done);
+}
+
 static void notify_event(future_waiter *w, spool_future *f, worker *completer) {
   (void)f;
   (void)completer;
@@ -92,21 +114,9 @@ int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when wh
     }
   }
 
-  future_waiter stack_waiters[16];
-  spool_future *stack_scratch[16];
-  bool stack_done[16];
-  bool small = n <= 16;
-  future_waiter *waiters = small ? stack_waiters : malloc(n * sizeof *waiters);
-  spool_future **scratch = small ? stack_scratch : malloc(n * sizeof *scratch);
-  bool *is_done = small ? stack_done : malloc(n * sizeof *is_done);
-  if (!waiters || !scratch || !is_done) {
-    if (!small) {
-      free(waiters);
-      free(scratch);
-      free(is_done);
-    }
-    return SPOOL_ENOMEM;
-  }
+  wait_arrays a;
+  if (!wait_arrays_init(&a, n)) return SPOOL_ENOMEM;
+  future_waiter *waiters = a.waiters;
 
   int rc = SPOOL_OK;
   if (!wait_condition(fs, n, when)) {
@@ -134,13 +144,9 @@ int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when wh
       future_remove_waiter(fs[i], &waiters[i]);
   }
 
-  size_t d = wait_partition(fs, n, scratch, is_done);
+  size_t d = wait_partition(fs, n, a.scratch, a.is_done);
   if (ndone) *ndone = d;
-  if (!small) {
-    free(waiters);
-    free(scratch);
-    free(is_done);
-  }
+  wait_arrays_free(&a);
   return rc;
 }
 

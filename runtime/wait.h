@@ -16,6 +16,21 @@ worker *wait_run_inline(worker *self, spool_future **fs, size_t n, spool_return_
    `is_done` hold n entries each. Returns the number done. */
 size_t wait_partition(spool_future **fs, size_t n, spool_future **scratch, bool *is_done);
 
+/* A wait's per-future arrays: on the stack for up to 16 futures (no
+   allocation in the common case), allocated beyond. */
+#define WAIT_STACK_FUTURES 16
+typedef struct wait_arrays {
+  future_waiter *waiters;
+  spool_future **scratch; /* wait_partition()'s */
+  bool *is_done;
+  future_waiter stack_waiters[WAIT_STACK_FUTURES];
+  spool_future *stack_scratch[WAIT_STACK_FUTURES];
+  bool stack_done[WAIT_STACK_FUTURES];
+} wait_arrays;
+/* false when n > 16 and the memory cannot be allocated (nothing to free). */
+bool wait_arrays_init(wait_arrays *a, size_t n);
+void wait_arrays_free(wait_arrays *a);
+
 /* ---- Cooperative wait: suspend a task until a condition or a deadline ---- */
 
 /* A task on a worker waits, without holding the worker, until `ready(arg)`
