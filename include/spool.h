@@ -653,8 +653,9 @@ int spool_group_create(spool_executor *ex, spool_group **out);
 
 /* spool_submit() on the group's executor, the task a member of g (and not
  * of the group the caller may belong to). Returns SPOOL_ECANCELLED (*out
- * NULL, nothing scheduled) once the group is cancelled; otherwise as
- * spool_submit(): SPOOL_ESHUTDOWN after spool_shutdown(), SPOOL_ENOMEM. */
+ * NULL, nothing scheduled) once the group is cancelled, after a shutdown
+ * too; otherwise as spool_submit(): SPOOL_ESHUTDOWN after
+ * spool_shutdown(), SPOOL_ENOMEM. */
 int spool_group_submit(spool_group *g, spool_fn fn, void *arg, spool_future **out);
 
 /* Waits until every member has finished (a suspended member has not):

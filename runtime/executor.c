@@ -320,7 +320,10 @@ static void executor_wait_submits(spool_executor *ex) {
    caller has checked ex, fn and arg and cleared *out. */
 static int submit_task(spool_executor *ex, worker *self, spool_group *g, spool_fn fn,
                        const void *arg, size_t size, bool copy, spool_future **out) {
-  if (!executor_accepting(ex)) return SPOOL_ESHUTDOWN;
+  /* A cancelled group's code first, as spool.h documents (also after a
+     shutdown: found by tests/fuzz/api_sequence.c). */
+  if (!executor_accepting(ex))
+    return g && spool_group_cancelled(g) ? SPOOL_ECANCELLED : SPOOL_ESHUTDOWN;
   if (g) {
     /* Counted before it is published (group.c), or refused if cancelled. */
     int rc = group_member_enter(g);

@@ -33,7 +33,7 @@
 
 /* Positive task codes, so they pass through any runtime unchanged. */
 #define ERR_TASK     100  /* T_FAIL returns ERR_TASK + arg */
-#define ERR_SHUTDOWN 7002 /* a child submit saw SPOOL_ESHUTDOWN */
+#define ERR_SHUTDOWN 7002 /* a child submit was refused: a shutdown, or a cancelled group */
 
 /* ---- Input --------------------------------------------------------------- */
 
@@ -65,8 +65,12 @@ static intptr_t leaves(unsigned k, unsigned depth) {
 
 static int run_task(void *arg, void **result);
 
+/* SPOOL_ECANCELLED: the task is a member of a cancelled group (op_group);
+   a task of a slot is in no group, and check_outcome() then requires a
+   shutdown. */
 static int child_submit_code(int rc) {
-  FUZZ_CHECK(rc == SPOOL_ESHUTDOWN, "a submit from a task returned %d", rc);
+  FUZZ_CHECK(rc == SPOOL_ESHUTDOWN || rc == SPOOL_ECANCELLED, "a submit from a task returned %d",
+             rc);
   return ERR_SHUTDOWN;
 }
 
@@ -707,6 +711,166 @@ static void op_nulls(void) {
 #endif
 }
 
+/* ---- Loops, map, copies, groups (DESIGN.md, Additions) -------------------- */
+
+#define LOOP_MAX 4096
+static _Atomic unsigned char loop_marks[LOOP_MAX];
+static size_t loop_fail_at; /* an index whose body fails; LOOP_MAX: none */
+
+static int loop_body(size_t lo, size_t hi, void *ctx) {
+  (void)ctx;
+  FUZZ_CHECK(lo < hi && hi <= LOOP_MAX, "a body of [%zu, %zu)", lo, hi);
+  for (size_t i = lo; i < hi; i++) {
+    if (i == loop_fail_at) return ERR_TASK + 1;
+    /* relaxed: read after spool_for returned (it orders the bodies) */
+    atomic_fetch_add_explicit(&loop_marks[i], 1, memory_order_relaxed);
+  }
+  return 0;
+}
+
+static void op_loop(reader *r) {
+  size_t begin = next(r) % 64, len = (next(r) << 4 | next(r) >> 4) % (LOOP_MAX - 64);
+  size_t grain = next(r) % 9; /* 0: automatic */
+  unsigned f = next(r);
+  loop_fail_at = f & 1 && len ? begin + f % len : LOOP_MAX;
+  if (!st.ex) {
+    FUZZ_CHECK(spool_for(NULL, 0, 1, 0, loop_body, NULL) == SPOOL_EINVAL, "for(NULL)");
+    return;
+  }
+  for (size_t i = 0; i < LOOP_MAX; i++)
+    atomic_store_explicit(&loop_marks[i], 0, memory_order_relaxed);
+  int rc = spool_for(st.ex, begin, begin + len, grain, loop_body, NULL);
+  if (st.shut && len) {
+    FUZZ_CHECK(rc == SPOOL_ESHUTDOWN, "for after shutdown: %d", rc);
+    return;
+  }
+  if (loop_fail_at < LOOP_MAX) {
+    FUZZ_CHECK(rc == ERR_TASK + 1, "a loop with a failing body returned %d", rc);
+    return;
+  }
+  FUZZ_CHECK(rc == 0, "for [%zu, %zu) grain %zu: %d", begin, begin + len, grain, rc);
+  for (size_t i = 0; i < LOOP_MAX; i++) {
+    unsigned m = atomic_load_explicit(&loop_marks[i], memory_order_relaxed);
+    FUZZ_CHECK(m == (i >= begin && i < begin + len), "index %zu ran %u times", i, m);
+  }
+}
+
+#define MAP_MAX 24
+static void op_map(reader *r) {
+  size_t n = next(r) % (MAP_MAX + 1);
+  void *args[MAP_MAX] = {0}, *results[MAP_MAX];
+  int errors[MAP_MAX];
+  for (size_t i = 0; i < n; i++) {
+    unsigned b = next(r);
+    static const unsigned kinds[] = {T_SQUARE, T_FAIL, T_FIB, T_SQUARE};
+    args[i] = TASK_ARG(kinds[b & 3], (b >> 2) % 13, 0);
+  }
+  if (!st.ex) {
+    FUZZ_CHECK(spool_map(NULL, run_task, args, n, NULL, NULL) == SPOOL_EINVAL, "map(NULL)");
+    return;
+  }
+  int rc = spool_map(st.ex, run_task, args, n, results, errors);
+  if (st.shut && n) {
+    FUZZ_CHECK(rc == SPOOL_ESHUTDOWN, "map after shutdown: %d", rc);
+    return;
+  }
+  int first = 0;
+  for (size_t i = 0; i < n; i++) {
+    int code;
+    intptr_t value;
+    task_expect(args[i], &code, &value);
+    if (code && !first) first = code;
+    FUZZ_CHECK(errors[i] == code && (code ? results[i] == NULL : (intptr_t)results[i] == value),
+               "map item %zu: %d/%ld, expected %d/%ld", i, errors[i], (long)(intptr_t)results[i],
+               code, (long)value);
+  }
+  FUZZ_CHECK(rc == first, "map returned %d, the lowest failing index's code is %d", rc, first);
+}
+
+/* A copied argument of `size` bytes: its size in the first word, then a
+   pattern; the task checks it and returns the size. */
+static int task_copy(void *arg, void **result) {
+  if (!arg) {
+    *result = (void *)0;
+    return 0;
+  }
+  uint64_t size;
+  memcpy(&size, arg, sizeof size);
+  const unsigned char *p = arg;
+  for (uint64_t i = sizeof size; i < size; i++)
+    FUZZ_CHECK(p[i] == (unsigned char)(i * 7 + size), "byte %lu of a %lu-byte copy",
+               (unsigned long)i, (unsigned long)size);
+  *result = (void *)(uintptr_t)size;
+  return 0;
+}
+
+static void op_copy(reader *r) {
+  static const size_t sizes[] = {0, 8, 32, 64, 65, 256, 257, 1000};
+  slot *s = pick(r);
+  unsigned b = next(r);
+  size_t size = sizes[b & 7];
+  bool detached = b & 8;
+  unsigned char buf[1000];
+  uint64_t word = size;
+  if (size) memcpy(buf, &word, sizeof word);
+  for (size_t i = sizeof word; i < size; i++)
+    buf[i] = (unsigned char)(i * 7 + size);
+  if (!st.ex) {
+    FUZZ_CHECK(spool_submit_copy(NULL, task_copy, buf, size, NULL) == SPOOL_EINVAL,
+               "submit_copy(NULL)");
+    return;
+  }
+  FUZZ_CHECK(spool_submit_copy(st.ex, task_copy, NULL, 8, NULL) == SPOOL_EINVAL,
+             "submit_copy of NULL");
+  spool_future *f = (spool_future *)1;
+  int rc = spool_submit_copy(st.ex, task_copy, size ? buf : NULL, size, detached ? NULL : &f);
+  memset(buf, 0xEE, sizeof buf); /* the task has its own copy */
+  if (rc) {
+    FUZZ_CHECK(rc == SPOOL_ESHUTDOWN && st.shut && (detached || f == NULL), "submit_copy: %d", rc);
+    return;
+  }
+  if (detached) return; /* the task checks its copy itself */
+  if (s->kind != EMPTY) slot_release(s);
+  s->f = f;
+  s->kind = TASK;
+  s->ex = st.ex;
+  s->code = 0;
+  s->value = (intptr_t)size;
+}
+
+/* A group: members (some failing, some submitting detached children) and
+   the group's join; sometimes a cancel before it. */
+static void op_group(reader *r) {
+  unsigned b = next(r), k = next(r) % 6;
+  if (!st.ex) {
+    FUZZ_CHECK(spool_group_create(NULL, NULL) == SPOOL_EINVAL, "group_create(NULL)");
+    return;
+  }
+  spool_group *g = (spool_group *)1;
+  FUZZ_CHECK(spool_group_create(st.ex, &g) == 0 && g, "group_create");
+  bool cancel = b & 1;
+  for (unsigned i = 0; i < k; i++) {
+    unsigned a = next(r);
+    static const unsigned kinds[] = {T_SQUARE, T_FAIL, T_DETACH, T_FIB};
+    unsigned kind = kinds[a & 3];
+    void *arg = TASK_ARG(kind, (a >> 2) % (kind == T_FIB ? 13 : 9), 0);
+    int rc = spool_group_submit(g, run_task, arg, NULL);
+    FUZZ_CHECK(rc == 0 || (rc == SPOOL_ESHUTDOWN && st.shut), "group_submit: %d", rc);
+  }
+  if (cancel) {
+    FUZZ_CHECK(spool_group_cancel(g) == 0 && spool_group_cancelled(g), "group_cancel");
+    spool_future *f = (spool_future *)1;
+    FUZZ_CHECK(spool_group_submit(g, run_task, TASK_ARG(T_SQUARE, 1, 0), &f) == SPOOL_ECANCELLED &&
+                   f == NULL,
+               "submit to a cancelled group");
+  }
+  int rc = spool_group_join(g, pick_timeout(r, false));
+  FUZZ_CHECK(rc == 0 || rc == SPOOL_ETIMEDOUT || (rc >= ERR_TASK && rc < ERR_TASK + 16) ||
+                 rc == ERR_SHUTDOWN,
+             "group_join: %d", rc);
+  spool_group_destroy(g); /* waits for the members */
+}
+
 /* ---- The program ------------------------------------------------------------ */
 
 static void finish(void) {
@@ -800,11 +964,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 18:
       op_run(&r);
       break;
-    default:
-      if (next(&r) & 1)
-        op_fork_here(&r);
-      else
+    default: {
+      /* Odd: a fork here, as before; even: the null calls (all that even
+         meant before the loops existed) or one of the newer calls. */
+      unsigned v = next(&r);
+      switch (v & 1 ? 5 : (v >> 1) % 5) {
+      case 0:
         op_nulls();
+        break;
+      case 1:
+        op_loop(&r);
+        break;
+      case 2:
+        op_map(&r);
+        break;
+      case 3:
+        op_copy(&r);
+        break;
+      case 4:
+        op_group(&r);
+        break;
+      default:
+        op_fork_here(&r);
+      }
+    }
     }
   }
   finish();

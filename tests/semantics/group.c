@@ -503,6 +503,22 @@ Test(group, submit_after_shutdown_is_eshutdown) {
   spool_group_destroy(g); /* allowed after the executor is gone */
 }
 
+/* A cancelled group says so, after a shutdown too (the fuzzer found
+   SPOOL_ESHUTDOWN there). */
+Test(group, submit_to_a_cancelled_group_after_shutdown_is_ecancelled) {
+  g_ex = executor_with(1);
+  cr_assert_not_null(g_ex);
+  spool_group *g;
+  cr_assert_eq(spool_group_create(g_ex, &g), SPOOL_OK);
+  cr_assert_eq(spool_group_cancel(g), SPOOL_OK);
+  cr_assert_eq(spool_shutdown(g_ex, true, false), SPOOL_OK);
+  spool_future *f = (spool_future *)(uintptr_t)1;
+  cr_assert_eq(spool_group_submit(g, task_count, &leaf_count, &f), SPOOL_ECANCELLED);
+  cr_assert_null(f);
+  spool_group_destroy(g);
+  spool_executor_destroy(g_ex);
+}
+
 /* Destroying a group from one of its members prints one line naming the
    problem and aborts (in a child program, whose stderr is checked; started
    with posix_spawn, so the test runs under the sanitizers too). */
