@@ -57,6 +57,16 @@ def decide(old, new, alpha=DEFAULT_ALPHA, threshold=DEFAULT_THRESHOLD):
     return verdict(change, p_greater, p_less, len(old), len(new), alpha, threshold), change, p
 
 
+def relative(samples, reference):
+    """Each sample divided by the reference's sample of the same repetition
+    (perf/run measures a kernel's implementations one after another within a
+    repetition, so a drift of the whole machine between runs cancels out).
+    None when the two do not pair up (a repetition failed in one of them)."""
+    if not reference or len(samples) != len(reference) or not all(reference):
+        return None
+    return [s / r for s, r in zip(samples, reference)]
+
+
 def reps_needed(alpha):
     """The smallest k with k repetitions per side for which the test can reach alpha."""
     k = 1
