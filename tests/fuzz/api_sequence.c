@@ -590,14 +590,20 @@ static void op_shutdown(reader *r) {
   st.shut = true;
   FUZZ_CHECK(spool_submit(st.ex, run_task, TASK_ARG(T_SQUARE, 1, 0), NULL) == SPOOL_ESHUTDOWN,
              "submit after shutdown");
+  /* With cancel_futures, only a task that a worker had already taken may
+     still start (spool.h): one per worker at most, taken but not yet
+     running. (Requiring none failed the replay under TSan, 4 runs in 12,
+     on inputs that submit and at once shut down.) */
+  unsigned not_started = 0;
   for (int i = 0; i < NSLOTS; i++) {
     slot *s = &st.s[i];
     if (s->kind != TASK || s->ex != st.ex) continue;
-    if (cancel)
-      FUZZ_CHECK(spool_future_running(s->f) || spool_future_done(s->f),
-                 "a queued task survived shutdown(cancel_futures)");
+    if (cancel && !spool_future_running(s->f) && !spool_future_done(s->f)) not_started++;
     if (wait) FUZZ_CHECK(spool_future_done(s->f), "a task not done after shutdown(wait)");
   }
+  FUZZ_CHECK(not_started <= st.workers,
+             "%u queued tasks survived shutdown(cancel_futures) on %u workers", not_started,
+             st.workers);
 }
 
 static void op_destroy(void) {
