@@ -32,13 +32,13 @@
 #include "harness.hpp"
 
 // The variants of chase_lev_model.hpp (values of CHASE_LEV_WEAKEN).
-#define CL_EXACT 0                 // the paper's orderings
-#define CL_TAKE_NO_FENCE 1         // take(): the seq_cst fence removed
-#define CL_STEAL_NO_FENCE 2        // steal(): the seq_cst fence removed
+#define CL_EXACT                 0 // the paper's orderings
+#define CL_TAKE_NO_FENCE         1 // take(): the seq_cst fence removed
+#define CL_STEAL_NO_FENCE        2 // steal(): the seq_cst fence removed
 #define CL_PUSH_NO_RELEASE_FENCE 3 // push(): the release fence removed
-#define CL_STEAL_RELAXED_BOTTOM 4  // steal(): bottom loaded relaxed, not acquire
-#define CL_GROW_RELAXED 5          // grow(): the new ring published relaxed, not release
-#define CL_FREE_ON_GROW 6          // grow(): the old ring freed at once, not retired
+#define CL_STEAL_RELAXED_BOTTOM  4 // steal(): bottom loaded relaxed, not acquire
+#define CL_GROW_RELAXED          5 // grow(): the new ring published relaxed, not release
+#define CL_FREE_ON_GROW          6 // grow(): the old ring freed at once, not retired
 
 namespace exact {
 #define CHASE_LEV_WEAKEN CL_EXACT
@@ -94,19 +94,17 @@ int main() {
   // random choice among the stores it may read), then a systematic search of
   // every execution with at most `bound` preemptions.
   expect_pass<exact::scenario<exact::grow_one_thief>>(t, "chase_lev/grow_one_thief",
-                                                       random_search(300000));
+                                                      random_search(300000));
   expect_pass<exact::scenario<exact::two_thieves>>(t, "chase_lev/two_thieves",
-                                                    random_search(300000));
-  expect_pass<exact::scenario<exact::last_item>>(t, "chase_lev/last_item",
-                                                  random_search(100000));
+                                                   random_search(300000));
+  expect_pass<exact::scenario<exact::last_item>>(t, "chase_lev/last_item", random_search(100000));
   expect_pass<exact::scenario<exact::last_item>>(t, "chase_lev/last_item", bounded_search(3));
   expect_pass<exact::scenario<exact::grow_one_thief>>(t, "chase_lev/grow_one_thief",
-                                                       bounded_search(2));
-  expect_pass<exact::scenario<exact::two_thieves>>(t, "chase_lev/two_thieves",
-                                                    bounded_search(2));
+                                                      bounded_search(2));
+  expect_pass<exact::scenario<exact::two_thieves>>(t, "chase_lev/two_thieves", bounded_search(2));
   if (harness::deep()) // about 2.5 minutes: 11 million executions
     expect_pass<exact::scenario<exact::grow_one_thief>>(t, "chase_lev/grow_one_thief",
-                                                         bounded_search(3));
+                                                        bounded_search(3));
   expect_reached(t, "chase_lev: paths reached by the searches above", exact::path_names,
                  exact::path_seen);
 

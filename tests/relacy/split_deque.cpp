@@ -52,19 +52,21 @@
 #include "harness.hpp"
 
 // The variants of split_deque_model.hpp (values of SPLIT_DEQUE_WEAKEN).
-#define SD_EXACT 0           // deque.c's orderings
-#define SD_POP_NO_FENCE 1    // pop_public(): the seq_cst fence removed
-#define SD_STEAL_NO_FENCE 2  // steal(): the seq_cst fence removed
+#define SD_EXACT           0 // deque.c's orderings
+#define SD_POP_NO_FENCE    1 // pop_public(): the seq_cst fence removed
+#define SD_STEAL_NO_FENCE  2 // steal(): the seq_cst fence removed
 #define SD_PUBLISH_RELAXED 3 // publish(): split stored relaxed, not release
-#define SD_GROW_RELAXED 4    // grow(): the new ring published relaxed, not release
-#define SD_FREE_ON_GROW 5    // grow(): the old ring freed at once, not retired
-#define SD_OLD_REQUESTS 6    // requests as before deque.c's 0328c89: publish clears
-                             // them (relaxed) even with nothing private, and a thief
-                             // about to sleep does not renew its request
+#define SD_GROW_RELAXED    4 // grow(): the new ring published relaxed, not release
+#define SD_FREE_ON_GROW    5 // grow(): the old ring freed at once, not retired
+#define SD_OLD_REQUESTS                                                                            \
+  6                           // requests as before deque.c's 0328c89: publish clears
+                              // them (relaxed) even with nothing private, and a thief
+                              // about to sleep does not renew its request
 #define SD_NO_SLEEP_REQUEST 7 // a thief about to sleep does not renew its request
-#define SD_REQUEST_RELAXED 8 // request_publish(): the exchange relaxed, not seq_cst
-#define SD_RECLAIM_UNCHECKED 9 // reclaim(): frees retired rings without waiting for
-                               // thieves (no R5 check)
+#define SD_REQUEST_RELAXED  8 // request_publish(): the exchange relaxed, not seq_cst
+#define SD_RECLAIM_UNCHECKED                                                                       \
+  9 // reclaim(): frees retired rings without waiting for
+    // thieves (no R5 check)
 
 namespace exact {
 #define SPLIT_DEQUE_WEAKEN SD_EXACT
@@ -180,20 +182,16 @@ int main() {
       t, "split_deque/fork_join_one_thief, pop_public() without its seq_cst fence",
       random_search(300000));
   expect_caught<pop_no_fence::scenario<pop_no_fence::public_last_item>>(
-      t, "split_deque/public_last_item, pop_public() without its seq_cst fence",
-      bounded_search(2));
+      t, "split_deque/public_last_item, pop_public() without its seq_cst fence", bounded_search(2));
   expect_caught<steal_no_fence::scenario<steal_no_fence::fork_join_one_thief>>(
       t, "split_deque/fork_join_one_thief, steal() without its seq_cst fence",
       random_search(300000));
   expect_caught<publish_relaxed::scenario<publish_relaxed::fork_join_one_thief>>(
-      t, "split_deque/fork_join_one_thief, publish() storing split relaxed",
-      random_search(300000));
+      t, "split_deque/fork_join_one_thief, publish() storing split relaxed", random_search(300000));
   expect_caught<grow_relaxed::scenario<grow_relaxed::park_two_thieves>>(
-      t, "split_deque/park_two_thieves, grow() publishing the ring relaxed",
-      random_search(300000));
+      t, "split_deque/park_two_thieves, grow() publishing the ring relaxed", random_search(300000));
   expect_caught<free_on_grow::scenario<free_on_grow::fork_join_one_thief>>(
-      t, "split_deque/fork_join_one_thief, grow() freeing the old ring at once",
-      bounded_search(2));
+      t, "split_deque/fork_join_one_thief, grow() freeing the old ring at once", bounded_search(2));
   expect_caught<old_requests::scenario<old_requests::thief_sleeps>>(
       t, "split_deque/thief_sleeps, requests as before 0328c89", random_search(300000));
   expect_caught<no_sleep_request::scenario<no_sleep_request::thief_sleeps>>(
