@@ -51,7 +51,6 @@
  * timers at the same instant and counts resumes. */
 #include "wait.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 static void coop_wait_resume(coop_wait *w, worker *by) {
@@ -185,11 +184,7 @@ int yield_wait_internal(worker *self, spool_future **fs, size_t n, int64_t deadl
 int spool_yield_wait(spool_future **fs, size_t n, double timeout, spool_return_when when,
                      size_t *ndone) {
   if (ndone) *ndone = 0;
-  if ((!fs && n) || isnan(timeout)) return SPOOL_EINVAL;
-  if (when != SPOOL_ALL_COMPLETED && when != SPOOL_FIRST_COMPLETED && when != SPOOL_FIRST_EXCEPTION)
-    return SPOOL_EINVAL;
-  for (size_t i = 0; i < n; i++)
-    if (!fs[i]) return SPOOL_EINVAL;
+  if (!wait_args_valid(fs, n, timeout, when)) return SPOOL_EINVAL;
   worker *self = worker_self();
   /* Outside a worker, with nothing to wait for, or a poll: spool_wait (a
      timeout of 0 runs nothing inline and never suspends). */

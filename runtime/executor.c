@@ -574,19 +574,21 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
 /* Takes every queued item as a thief and cancels or drops the tasks among
    them; frames and continuations belong to running tasks and go back to
    the workers through an injection queue. */
+work_item *executor_take_queued(spool_executor *ex, unsigned i) {
+  if (i >= ex->nworkers) return injector_take(&ex->injectors[i - ex->nworkers]);
+  for (;;) {
+    work_item *item = NULL;
+    steal_status s = deque_steal(&ex->workers[i].dq, &item);
+    if (s == STEAL_OK) return item;
+    if (s == STEAL_EMPTY) return NULL;
+  }
+}
+
 static void executor_cancel_queued(spool_executor *ex, worker *caller) {
   work_item *keep = NULL;
   for (unsigned i = 0; i < ex->nworkers + ex->ninjectors; i++) {
-    for (;;) {
-      work_item *item = NULL;
-      if (i < ex->nworkers) {
-        steal_status s = deque_steal(&ex->workers[i].dq, &item);
-        if (s == STEAL_EMPTY) break;
-        if (s == STEAL_LOST_RACE) continue;
-      } else {
-        item = injector_take(&ex->injectors[i - ex->nworkers]);
-        if (!item) break;
-      }
+    work_item *item;
+    while ((item = executor_take_queued(ex, i))) {
       switch (item->kind) {
       case WORK_TASK: {
         spool_future *f = container_of(item, spool_future, item);

@@ -637,6 +637,10 @@ void detached_free(work_item *item, worker *self);
 /* Drops a queued fire-and-forget task without running it (a cancel):
    counted cancelled and finished, on `self`'s slot (NULL: not a worker). */
 void detached_drop(spool_executor *ex, work_item *item, worker *self);
+/* Takes the oldest item of queue i as a thief (worker i's deque for i <
+   nworkers, else injection queue i - nworkers), retrying a lost race; NULL
+   once the queue is empty. For the drains of shutdown and group cancel. */
+work_item *executor_take_queued(spool_executor *ex, unsigned i);
 /* The group of a queued fire-and-forget task, or NULL. */
 spool_group *detached_group(const work_item *item);
 /* spool_submit() with an explicit group (NULL: none), for

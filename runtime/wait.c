@@ -91,13 +91,18 @@ static void notify_event(future_waiter *w, spool_future *f, worker *completer) {
   event_signal(w->ctx);
 }
 
+bool wait_args_valid(spool_future **fs, size_t n, double timeout, spool_return_when when) {
+  if ((!fs && n) || isnan(timeout)) return false;
+  if (when != SPOOL_ALL_COMPLETED && when != SPOOL_FIRST_COMPLETED && when != SPOOL_FIRST_EXCEPTION)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!fs[i]) return false;
+  return true;
+}
+
 int spool_wait(spool_future **fs, size_t n, double timeout, spool_return_when when, size_t *ndone) {
   if (ndone) *ndone = 0;
-  if ((!fs && n) || isnan(timeout)) return SPOOL_EINVAL;
-  if (when != SPOOL_ALL_COMPLETED && when != SPOOL_FIRST_COMPLETED && when != SPOOL_FIRST_EXCEPTION)
-    return SPOOL_EINVAL;
-  for (size_t i = 0; i < n; i++)
-    if (!fs[i]) return SPOOL_EINVAL;
+  if (!wait_args_valid(fs, n, timeout, when)) return SPOOL_EINVAL;
   if (n == 0) return SPOOL_OK;
 
   int64_t deadline = deadline_after(timeout);

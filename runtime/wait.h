@@ -7,6 +7,10 @@
 #include "internal.h"
 #include "timer.h"
 
+/* The argument checks spool_wait() and spool_yield_wait() share: false
+   (SPOOL_EINVAL) for NULL fs with n > 0, a NULL entry, a NaN timeout or a
+   bad `when`. */
+bool wait_args_valid(spool_future **fs, size_t n, double timeout, spool_return_when when);
 /* Whether `when` holds for fs[0..n) now (acquire loads of the states). */
 bool wait_condition(spool_future **fs, size_t n, spool_return_when when);
 /* On worker `self`: runs queued awaited tasks inline, one at a time in array
