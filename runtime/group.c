@@ -172,10 +172,10 @@ void group_record_error(spool_group *g, int error) {
   cas_acq_rel(&g->first_error, &none, error);
 }
 
-/* May run after the group was destroyed (file comment): touches only the
-   type-stable parts of the slot. */
-static void group_wake_joiners(spool_group *g) {
-  event_signal(&g->joined);
+/* Completes and drops the group's `zero` future, if it has one (its
+   cooperative joiners wait on it). Touches only the type-stable parts of
+   the slot. */
+static void group_complete_zero(spool_group *g) {
   pthread_mutex_lock(&g->lock);
   spool_future *zero = g->zero;
   g->zero = NULL;
@@ -184,6 +184,12 @@ static void group_wake_joiners(spool_group *g) {
     spool_future_set_result(zero, NULL);
     spool_future_release(zero); /* the group's reference */
   }
+}
+
+/* May run after the group was destroyed (file comment). */
+static void group_wake_joiners(spool_group *g) {
+  event_signal(&g->joined);
+  group_complete_zero(g);
 }
 
 void group_member_finished(spool_group *g) {
@@ -288,15 +294,8 @@ static void group_cancel_queued(spool_group *g) {
     unsigned node = i < ex->nworkers ? ex->workers[i].node : i - ex->nworkers;
     if (heads == one) node = 0;
     work_item **head = &heads[2 * node], **tail = &heads[2 * node + 1];
-    for (;;) {
-      work_item *item = NULL;
-      if (i < ex->nworkers) {
-        steal_status s = deque_steal(&ex->workers[i].dq, &item);
-        if (s == STEAL_EMPTY) break;
-        if (s == STEAL_LOST_RACE) continue;
-      } else if (!(item = injector_take(&ex->injectors[i - ex->nworkers]))) {
-        break;
-      }
+    work_item *item;
+    while ((item = executor_take_queued(ex, i))) {
       if (item->kind == WORK_TASK) {
         spool_future *f = container_of(item, spool_future, item);
         if (f->group == g || future_state(f) != FUTURE_PENDING) {
@@ -387,14 +386,7 @@ void spool_group_destroy(spool_group *g) {
                  "from outside it, after its work is done");
   group_wait(g, self, SPOOL_FOREVER);
   /* No member is left: a `zero` still here has no waiter. */
-  pthread_mutex_lock(&g->lock);
-  spool_future *zero = g->zero;
-  g->zero = NULL;
-  pthread_mutex_unlock(&g->lock);
-  if (zero) {
-    spool_future_set_result(zero, NULL);
-    spool_future_release(zero);
-  }
+  group_complete_zero(g);
   g->ex = NULL;
   registry_put(g);
 }
