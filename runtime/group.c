@@ -299,8 +299,10 @@ static void group_cancel_queued(spool_group *g) {
       if (item->kind == WORK_TASK) {
         spool_future *f = container_of(item, spool_future, item);
         if (f->group == g || future_state(f) != FUTURE_PENDING) {
-          future_cancel_from(f, caller); /* a no-op unless still pending */
-          spool_future_release(f);       /* the queue's reference */
+          /* A no-op unless still pending; its callbacks may migrate a
+             caller that is a task (suspend.c), as in the executor's drain. */
+          caller = future_cancel_from(f, caller);
+          spool_future_release(f); /* the queue's reference */
           continue;
         }
       } else if (item_is_member(item, g)) {
