@@ -327,7 +327,7 @@ work_item *deque_pop(deque *d) {
   return deque_pop_public(d);
 }
 
-steal_status deque_steal(deque *d, work_item **out) {
+steal_status deque_steal_at(deque *d, work_item **out, int64_t *index) {
   *out = NULL;
   /* acquire: pairs with the CAS on top by other thieves and the owner. */
   int64_t t = load_acquire(&d->top);
@@ -358,6 +358,7 @@ steal_status deque_steal(deque *d, work_item **out) {
   fetch_sub_release(&d->thieves, 1);
   if (!won) return STEAL_LOST_RACE;
   *out = item;
+  *index = t;
   return STEAL_OK;
 }
 

@@ -118,9 +118,14 @@ static inline bool deque_take_private_bottom(deque *d, work_item *item) {
 /* Owner only. Pops the bottom item, private or public; NULL when empty. */
 work_item *deque_pop(deque *d);
 
-/* Any thread. Takes the top public item into *out; STEAL_LOST_RACE when
-   another thread took it first. An empty public region sets the request. */
-steal_status deque_steal(deque *d, work_item **out);
+/* Any thread. Takes the top public item into *out (and its index into
+   *index); STEAL_LOST_RACE when another thread took it first. An empty
+   public region sets the request. */
+steal_status deque_steal_at(deque *d, work_item **out, int64_t *index);
+static inline steal_status deque_steal(deque *d, work_item **out) {
+  int64_t index;
+  return deque_steal_at(d, out, &index);
+}
 
 /* Any thread, before it sleeps (after announcing it, park_prepare()): asks
    the owner to publish, with the ordering that makes the hand-off free of

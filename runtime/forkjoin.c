@@ -87,38 +87,65 @@ static bool in_dead_frames(frame_watch fw, const void *p) {
   return c >= fw.f->stack_lo && c < fw.caller_frame;
 }
 
-/* After a sync that did not take its frame from the private region (the
-   frame was stolen, or popped as the last public item), the frame's slot
-   lies below top, where frame_watch_end() looks for stolen frames never
-   synced: clear it, so that only those remain. Below top no thief reads
-   the slot but one with a stale top, which loses its CAS whatever it read
-   (deque.c); and only the owner writes slots. */
-static void frame_forget_taken(worker *self, fork_frame *fr) {
-  deque *d = &self->dq;
-  /* acquire: pairs with the thieves' CAS of top, as in frame_watch_end(). */
-  int64_t top = load_acquire(&d->top);
-  int64_t lowest = d->lane.bottom - (int64_t)d->lane.mask - 1;
-  for (int64_t i = d->lane.bottom - 1; i >= lowest && i >= 0; i--) {
-    _Atomic(work_item *) *slot = &deque_slots(d)[i & d->lane.mask];
-    /* relaxed: only the pointer's value is used */
-    if (load_relaxed(slot) != &fr->item) continue;
-    /* relaxed: read (by value) only by this thread and stale thieves */
-    if (i < top) store_relaxed(slot, NULL);
-    return;
-  }
+/* ---- The stolen-frame ledger ----
+   A frame a thief took lies below top, and the ring cannot say which
+   frames those were: a private pop leaves its slot's pointer behind, and a
+   later index that shares the slot (index + capacity) overwrites a stolen
+   one's. So thieves note each frame they take, with its index, in the
+   victim's ledger (internal.h), and a sync of a frame that was not taken
+   from the private region removes it. What remains with an index the task
+   pushed, pointing into its dead stack, is a frame it never synced.
+
+   Invariant: an entry (i, item) with item not NULL was stolen at index i
+   and not yet synced on this worker. It holds because the thief writes the
+   entry before it runs the frame, and a sync returns only after the frame
+   is done (the runner's release exchange of state, the syncer's acquire
+   load), so the sync's removal comes after the entry. A collision (two
+   stolen indices a multiple of STOLEN_LEDGER apart) overwrites the older
+   entry: the check may then miss a leak, never report a false one. A sync
+   on another worker (the task moved) leaves its entry here, with an index
+   below top, and every task that starts later on this worker starts with
+   bottom >= top, above it. */
+
+static void ledger_lock(stolen_ledger *l) {
+  /* acquire: pairs with the release store in ledger_unlock(), so this
+     holder sees every entry the previous holder wrote. */
+  while (atomic_exchange_explicit(&l->lock, 1, memory_order_acquire))
+    cpu_relax();
+}
+static void ledger_unlock(stolen_ledger *l) {
+  /* release: pairs with the acquire exchange in ledger_lock(). */
+  atomic_store_explicit(&l->lock, 0, memory_order_release);
 }
 
-/* Every slot in [fw.bottom, bottom) was pushed while the task ran (a push
-   writes its slot before it raises bottom, and bottom only falls by taking
-   the bottom slot; a ring that grew copied only the slots from top up and
-   has zeros below), and a synced frame has left it: a fork's sync pops it
-   from the private region, or clears it below top (frame_forget_taken).
-   So a slot there that points into the dead part of the stack is a frame
-   the task forked and never synced; nothing else pushed lives on a task's
-   stack but a parked task's continuation, and while the worker has not
-   parked (fw.parks) this task has queued none. Such a slot is recognised
-   by its address and never read through: the dead frames were overwritten
-   by this very call. */
+void frame_note_stolen(worker *victim, const work_item *item, int64_t index) {
+  stolen_ledger *l = &victim->stolen;
+  ledger_lock(l);
+  l->at[index % STOLEN_LEDGER].index = index;
+  l->at[index % STOLEN_LEDGER].item = item;
+  ledger_unlock(l);
+}
+
+/* After a sync of a frame that a thief may have taken. */
+static void ledger_forget(worker *self, const work_item *item) {
+  stolen_ledger *l = &self->stolen;
+  ledger_lock(l);
+  for (int k = 0; k < STOLEN_LEDGER; k++)
+    if (l->at[k].item == item) l->at[k].item = NULL;
+  ledger_unlock(l);
+}
+
+/* Every slot in [fw.bottom, bottom) from top up was pushed while the task
+   ran (a push writes its slot before it raises bottom, and bottom only
+   falls by taking the bottom slot), and a synced frame has left it: a
+   fork's sync pops it from the private region, or the owner or a thief
+   took it from the public one. So an item there that points into the dead
+   part of the stack is a frame the task forked and never synced; nothing
+   else pushed lives on a task's stack but a parked task's continuation,
+   and while the worker has not parked (fw.parks) this task has queued
+   none. Such an item is recognised by its address and never read through:
+   the dead frames were overwritten by this very call. Below top, the
+   ledger says what thieves took. */
 void frame_watch_end(frame_watch fw, worker *self) {
   if (self != fw.w || self->current != fw.f) return; /* moved: cannot tell */
   /* A thread's own stack (no spool stack; tasks never run there): its
@@ -130,17 +157,20 @@ void frame_watch_end(frame_watch fw, worker *self) {
   int64_t top = load_acquire(&d->top);
   /* First what thieves took: a frame stolen while the task ran, and still
      (or soon) run by the thief, which will write its result into the dead
-     frame. Only if no continuation can be among them. */
+     frame. Only if no continuation can be among them (a nested task could
+     have pushed, and a thief taken, frames at indices above fw.bottom). */
   if (worker_parks(self) == fw.parks) {
-    int64_t stolen_to = top < d->lane.split ? top : d->lane.split;
-    for (int64_t i = fw.bottom; i < stolen_to; i++)
-      /* relaxed: only the pointer's value is used */
-      if (in_dead_frames(fw, load_relaxed(&deque_slots(d)[i & d->lane.mask]))) frame_leaked();
+    stolen_ledger *l = &self->stolen;
+    ledger_lock(l);
+    for (int k = 0; k < STOLEN_LEDGER; k++)
+      if (l->at[k].item && l->at[k].index >= fw.bottom && in_dead_frames(fw, l->at[k].item))
+        frame_leaked();
+    ledger_unlock(l);
   }
   /* Then the public region, which thieves take from: a frame a fork
      published (answering a thief's request) is found here before a thief
-     can run it, unless one takes it meanwhile (then the loop above would
-     have seen it had it looked a moment later; the gap left). */
+     can run it, unless one takes it meanwhile (then the ledger would have
+     shown it had the check looked a moment later; the gap left). */
   int64_t pub_from = fw.bottom > top ? fw.bottom : top;
   for (int64_t i = pub_from; i < d->lane.split; i++)
     /* relaxed: only the pointer's value is used */
@@ -309,11 +339,10 @@ static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *se
   }
 #ifdef SPOOL_DEBUG_CHECKS
   /* Also when the frame was done on entry (a thief ran it). On the worker
-     the task is on now: if it moved since the fork, the slot is on another
-     worker's deque, not ours to write, and that worker skips the stolen
-     frames of its check for this task (it parked). */
+     the task is on now: if it moved since the fork, the entry is in
+     another worker's ledger, and stays there harmlessly (the ledger). */
   worker *now = self ? worker_self() : NULL;
-  if (now) frame_forget_taken(now, fr);
+  if (now) ledger_forget(now, &fr->item);
 #endif
   if (result) *result = fr->error ? NULL : fr->result;
   return fr->error;

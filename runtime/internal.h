@@ -28,18 +28,10 @@
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-#define SPOOL_RESERVED_MIN (-10999)
-#define SPOOL_RESERVED_MAX (-10001)
-static inline bool error_is_reserved(int e) {
-  return e >= SPOOL_RESERVED_MIN && e <= SPOOL_RESERVED_MAX;
-}
-/* The first version's mapping of a task's reserved code to SPOOL_EINVAL.
-   Codes now pass through unchanged (DESIGN.md, changed 2026-12); only
-   forkjoin.c still calls this until the typed fork-join work removes it
-   there, with the header's inline path. Do not add users. */
-static inline int task_error(int e) {
-  return error_is_reserved(e) ? SPOOL_EINVAL : e;
-}
+/* Debug builds (no NDEBUG) check the fork-join rules (forkjoin.c). */
+#ifndef NDEBUG
+#define SPOOL_DEBUG_CHECKS 1
+#endif
 
 /* The most workers an executor may have (DESIGN.md, spool_config_init):
    more is SPOOL_EINVAL at once, and the default is clamped to it. */
@@ -91,6 +83,23 @@ typedef struct worker_stats {
    not call malloc. Owner only. */
 #define WORKER_FREE_ITEMS_MAX 1024 /* bounds what an idle worker hoards */
 
+#ifdef SPOOL_DEBUG_CHECKS
+/* Frames thieves took from a worker's deque, with their deque index, for
+   the check that a task synced every frame it forked (forkjoin.c, "The
+   stolen-frame ledger"). Entry i % STOLEN_LEDGER holds the latest frame
+   stolen at an index i; item NULL: empty or synced. */
+enum { STOLEN_LEDGER = 64 };
+typedef struct stolen_ledger {
+  /* A spinlock over `at`: a thief holds it for one entry, the owner for a
+     scan of all. 0 free, 1 held. */
+  _Atomic int lock;
+  struct {
+    int64_t index;
+    const work_item *item;
+  } at[STOLEN_LEDGER];
+} stolen_ledger;
+#endif
+
 typedef struct worker {
   /* The owner's deque: owner pushes/pops, thieves steal. */
   deque dq;
@@ -130,6 +139,11 @@ typedef struct worker {
 
   bool bound;     /* immutable: bind to `cpus` at start */
   cpu_set_t cpus; /* immutable */
+
+#ifdef SPOOL_DEBUG_CHECKS
+  /* Written by thieves and the owner, under its lock; off the owner's lines. */
+  _Alignas(SPOOL_CACHE_LINE) stolen_ledger stolen;
+#endif
 } worker;
 
 /* The worker running the calling thread, or NULL. Read through an
@@ -489,8 +503,7 @@ static inline worker *work_item_run(work_item *item, worker *self) {
 
 /* ---- Fork-join debug checks (forkjoin.c; debug builds only) -------------- */
 
-#ifndef NDEBUG
-#define SPOOL_DEBUG_CHECKS 1
+#ifdef SPOOL_DEBUG_CHECKS
 /* relaxed: the worker's own counters (STAT_ADD), read by their owner. */
 static inline uint64_t worker_parks(worker *self) {
   return load_relaxed(&self->stats.suspends) + load_relaxed(&self->stats.nested_waits);
@@ -520,6 +533,8 @@ static inline __attribute__((always_inline)) frame_watch frame_watch_begin(worke
 }
 /* Aborts with a message if the task that `fw` watched left a frame behind. */
 void frame_watch_end(frame_watch fw, worker *self);
+/* Called by a thief that took the frame `item` at `index` of victim's deque. */
+void frame_note_stolen(worker *victim, const work_item *item, int64_t index);
 #else
 typedef struct frame_watch {
   char unused;
@@ -531,6 +546,11 @@ static inline frame_watch frame_watch_begin(worker *self) {
 static inline void frame_watch_end(frame_watch fw, worker *self) {
   (void)fw;
   (void)self;
+}
+static inline void frame_note_stolen(worker *victim, const work_item *item, int64_t index) {
+  (void)victim;
+  (void)item;
+  (void)index;
 }
 #endif
 

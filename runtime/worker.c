@@ -51,12 +51,16 @@ static work_item *worker_steal_level(worker *self, const plan_range *seg, int ns
     worker *victim = &ex->workers[victim_member(&ex->victims, seg, nseg, (start + k) % n)];
     for (int attempt = 0; attempt < 4; attempt++) {
       work_item *item;
+      int64_t index;
       STAT_ADD(self, steals_tried, 1);
-      steal_status s = deque_steal(&victim->dq, &item);
+      steal_status s = deque_steal_at(&victim->dq, &item, &index);
       if (s == STEAL_OK) {
         STAT_ADD(self, steals_won, 1);
         TRACE(self, TRACE_STEAL, (uint32_t)(victim - ex->workers));
-        if (item->kind == WORK_FRAME) STAT_ADD(self, forks_stolen, 1);
+        if (item->kind == WORK_FRAME) {
+          STAT_ADD(self, forks_stolen, 1);
+          frame_note_stolen(victim, item, index); /* debug builds only */
+        }
         return item;
       }
       if (s == STEAL_EMPTY) break;

@@ -20,9 +20,9 @@
  *
  * A second child lets the idle worker steal the frame and run it while T
  * still runs (T blocks on a gate the frame opens); T then returns without
- * syncing. The check must find the
- * stolen frame too (its slot stays below top; a synced frame's slot is
- * cleared there). */
+ * syncing. The check must find the stolen frame too (the thief noted it
+ * in the worker's ledger of stolen frames; a sync removes a frame from
+ * it). */
 #include "harness.h"
 
 #ifdef NDEBUG
