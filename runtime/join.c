@@ -62,6 +62,13 @@ void join_count_created(spool_executor *ex, worker *self) {
 
 void join_count_finished(spool_executor *ex, worker *self) {
   if (self) {
+#ifdef SPOOL_DEBUG_CHECKS
+    /* Owner-only: a caller that kept its worker across a call into user
+       code, which may have moved it (issue 9, defect 1), would write the
+       counter of a worker another thread runs. */
+    if (self != worker_self())
+      spool_misuse("internal error: a worker's finished count written from another thread");
+#endif
     /* release: pairs with the acquire load of finished in
        join_counts_settled() (claim 1). Owner-only: no RMW. */
     store_release(&self->finished, load_relaxed(&self->finished) + 1);
