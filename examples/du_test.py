@@ -8,26 +8,45 @@ left out).
 
 The tree has nested directories, files of many sizes, an empty directory, a
 symbolic link to a directory (counted, not followed) and a dangling one. An
-unreadable directory: when not root, one is made by chmod 000, and du must
-report it on stderr and exit 1. As root chmod 000 denies nothing, so the
-error path is checked with a second operand that does not exist instead
-(said so in the output). Ends with "N passed, M failed".
+unreadable directory: one is made by chmod 000, and du must report it on
+stderr and exit 1. As root chmod 000 denies nothing, so du is run as user
+nobody (setpriv); where that cannot be done, the error path is checked with
+a second operand that does not exist instead (said so in the output). Ends
+with "N passed, M failed".
 """
 import os
+import pwd
 import random
 import re
+import shutil
 import stat
 import subprocess
 import sys
 import tempfile
 
 
-def serial_total(root):
+def serial_total(root, unreadable=None):
+    """The total du must print; `unreadable` is a directory whose entries
+    du cannot see (it still counts the directory itself)."""
     total = os.lstat(root).st_size
     for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: None):
         for name in dirnames + filenames:
             total += os.lstat(os.path.join(dirpath, name)).st_size
+        if unreadable is not None and unreadable in (os.path.join(dirpath, d) for d in dirnames):
+            dirnames.remove(os.path.basename(unreadable))
     return total
+
+
+def as_nobody():
+    """A command prefix that runs a program as user nobody, when this test
+    runs as root and setpriv exists; else None."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return None
+    try:
+        pw = pwd.getpwnam("nobody")
+    except KeyError:
+        return None
+    return ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid, "--clear-groups"]
 
 
 def make_tree(root, rng):
@@ -76,22 +95,37 @@ def main(argv):
         locked = dirs[7]
         os.chmod(locked, 0)
         try:
-            readable = os.access(locked, os.R_OK)
-            if readable:
-                print("running as root: chmod 000 does not deny reads; checking the error "
-                      "path with an operand that does not exist instead")
+            prefix = []
+            if os.access(locked, os.R_OK):
+                # Root reads anything: drop to nobody, if nobody can reach du
+                # and the tree (the temporary directory is private).
+                prefix = as_nobody()
+                if prefix is not None:
+                    os.chmod(tmp, 0o755)
+                    probe = subprocess.run(prefix + [du, dirs[1]], capture_output=True,
+                                           timeout=120)
+                    if probe.returncode != 0:
+                        prefix = None
+            if prefix is None:
+                print("running as root, and du cannot run as nobody here: chmod 000 does not "
+                      "deny reads; checking the error path with an operand that does not "
+                      "exist instead")
                 missing = os.path.join(root, "d3", "missing")
                 run = subprocess.run([du, root, missing], capture_output=True, text=True,
                                      timeout=120)
                 bad_line = re.compile(r"^du: cannot access '%s': No such file or directory$"
                                       % re.escape(missing), re.M)
+                expected = serial_total(root)
             else:
-                run = subprocess.run([du, root], capture_output=True, text=True, timeout=120)
+                if prefix:
+                    print("running as root: du runs as user nobody, to whom chmod 000 denies")
+                run = subprocess.run(prefix + [du, root], capture_output=True, text=True,
+                                     timeout=120)
                 bad_line = re.compile(r"^du: cannot read directory '%s': Permission denied$"
                                       % re.escape(locked), re.M)
+                expected = serial_total(root, unreadable=locked)
             print(run.stdout, end="")
             print("".join("stderr: " + l + "\n" for l in run.stderr.splitlines()), end="")
-            expected = serial_total(root)  # os.walk skips what it cannot read, as du does
             check(run.returncode == 1, "exit status %d with an error, expected 1" % run.returncode)
             check(bad_line.search(run.stderr) is not None, "the error is not reported on stderr")
             check(run.stdout.startswith("%d\t%s\n" % (expected, root)),
