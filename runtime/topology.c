@@ -519,8 +519,15 @@ int topology_plan_compute(topology_plan *p, struct hwloc_topology *topo,
   }
   free(allowed_node);
   if (p->nodes == 0) p->nodes = 1;
-  if (victim_map_build(&p->victims, topo, keys, workers, p->nodes, node_logical,
-                       bind == SPOOL_BIND_NONE || n == 0) != SPOOL_OK)
+  /* SPOOL_FLAT_VICTIMS (a build option for measurements only): one level
+     of every other worker, as for unbound workers, with binding unchanged;
+     perf/README.md's A/B of nearest-first stealing on one node uses it. */
+  bool flat_victims = bind == SPOOL_BIND_NONE || n == 0;
+#ifdef SPOOL_FLAT_VICTIMS
+  flat_victims = true;
+#endif
+  if (victim_map_build(&p->victims, topo, keys, workers, p->nodes, node_logical, flat_victims) !=
+      SPOOL_OK)
     goto nomem;
 
   /* CPU -> injector for submissions from outside: a CPU of a node with no
