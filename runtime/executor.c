@@ -571,9 +571,7 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
 
 /* ---- Shutdown and destroy ----------------------------------------------- */
 
-/* Takes every queued item as a thief and cancels or drops the tasks among
-   them; frames and continuations belong to running tasks and go back to
-   the workers through an injection queue. */
+/* One queue's oldest item, as a thief (internal.h). */
 work_item *executor_take_queued(spool_executor *ex, unsigned i) {
   if (i >= ex->nworkers) return injector_take(&ex->injectors[i - ex->nworkers]);
   for (;;) {
@@ -584,6 +582,9 @@ work_item *executor_take_queued(spool_executor *ex, unsigned i) {
   }
 }
 
+/* Takes every queued item as a thief and cancels or drops the tasks among
+   them; frames and continuations belong to running tasks and go back to
+   the workers through an injection queue. */
 static void executor_cancel_queued(spool_executor *ex, worker *caller) {
   work_item *keep = NULL;
   for (unsigned i = 0; i < ex->nworkers + ex->ninjectors; i++) {
