@@ -39,10 +39,13 @@ typedef struct deque {
 
   /* Owner-only fields: no other thread reads them (lane.forks aside, a
      statistic). The lane is the part the inline fork-join fast path of
-     spool.h reads and writes: bottom (one past the last item), split (the
-     owner's copy of split), mask and slots (of owner_buffer), push_limit
-     (top_bound + capacity: a push below it needs no room check). */
+     spool.h reads and writes: `head`, the newest item of the private list
+     (items linked through work_item.next, newest first; NULL when empty),
+     the request flag above and the frame fields. Its first three words are
+     fixed for programs built with the 0.1 and 0.2 headers, whose inline
+     fork and sync then always call the library (deque.c, "Compatibility"). */
   _Alignas(SPOOL_CACHE_LINE) spool__lane lane;
+  int64_t owner_split;        /* the owner's copy of split */
   int64_t top_bound;          /* a lower bound of top */
   deque_buffer *owner_buffer; /* the owner's copy of buffer */
   /* Rings replaced by growth or shrinking, which a thief may still be
@@ -60,42 +63,37 @@ _Static_assert(offsetof(deque, publish_request) - offsetof(deque, lane) ==
 
 typedef enum steal_status { STEAL_EMPTY, STEAL_LOST_RACE, STEAL_OK } steal_status;
 
-/* A deque with room for 2^log_capacity items before it grows. */
+/* A deque with room for 2^log_capacity public items before it grows. */
 bool deque_init(deque *d, unsigned log_capacity);
 
-/* The ring's slots as the owner sees them. */
-static inline _Atomic(work_item *) *deque_slots(deque *d) {
-  return (_Atomic(work_item *) *)d->lane.slots;
-}
+/* A lane with an empty private list, whose old words send the 0.1 and 0.2
+   headers' inline path to the library, and whose request flag is *request
+   (also for the idle lane of threads that are no worker, executor.c). */
+void deque_lane_init(spool__lane *lane, const _Atomic int *request);
+
 /* Frees the buffers; the deque must be quiescent. */
 void deque_destroy(deque *d);
 
 /* Owner only. Pushes at the bottom and publishes everything private, so
    thieves (and a shutdown's drain) can take it: for submitted tasks and
-   continuations. False when the deque is full and cannot grow. *answered
-   is set when the push answered a thief's request: the caller must then
-   wake a sleeper with park_notify(). */
+   continuations. False when the ring is full and cannot grow (nothing is
+   pushed then, and the private items stay private). *answered is set when
+   the push answered a thief's request: the caller must then wake a sleeper
+   with park_notify(). */
 bool deque_push(deque *d, work_item *item, bool *answered);
 
-/* Owner only. Makes the private region (all of it, or about half) public.
-   Returns true when that answered a thief's request (the request is then
-   cleared, and the caller must wake a sleeper with park_notify()); with
-   nothing private it publishes nothing and leaves the request. */
+/* Owner only. Makes the private list (all of it, or its older half) public,
+   oldest first. Returns true when that answered a thief's request (the
+   request is then cleared, and the caller must wake a sleeper with
+   park_notify()); with nothing private it publishes nothing and leaves the
+   request. Out of memory for a bigger ring, it publishes what fits. */
 bool deque_publish(deque *d, bool all);
 
-/* Owner only, out of line: the full-ring case of deque_push_private(). */
-bool deque_push_private_slow(deque *d, work_item *item);
-
-/* Owner only. Pushes into the private region: no fence, no read-modify-
-   write. Published later, when a thief asks (publish_request). */
-static inline bool deque_push_private(deque *d, work_item *item) {
-  int64_t b = d->lane.bottom;
-  if (__builtin_expect(b - d->top_bound > d->lane.mask, 0)) return deque_push_private_slow(d, item);
-  /* relaxed: the slot is published to thieves by the release store of
-     split in deque_publish(); only the owner reads it before that. */
-  store_relaxed(&deque_slots(d)[b & d->lane.mask], item);
-  d->lane.bottom = b + 1;
-  return true;
+/* Owner only. Pushes onto the private list: no fence, no read-modify-write,
+   no room to find. Published later, when a thief asks (publish_request). */
+static inline void deque_push_private(deque *d, work_item *item) {
+  item->next = (work_item *)d->lane.head;
+  d->lane.head = item;
 }
 
 /* Owner only: whether a thief asked for work (the caller then publishes
@@ -105,13 +103,11 @@ static inline bool deque_publish_requested(deque *d) {
   return __builtin_expect(load_relaxed(&d->publish_request) != 0, 0);
 }
 
-/* Owner only. If `item` is the bottom item of the private region, removes
-   it and returns true: the fork-join fast path (no fence, no RMW). */
+/* Owner only. If `item` is the newest private item (no thief can see it),
+   removes it and returns true: the fork-join fast path. */
 static inline bool deque_take_private_bottom(deque *d, work_item *item) {
-  int64_t b = d->lane.bottom - 1;
-  /* relaxed: the owner wrote this slot. */
-  if (b < d->lane.split || load_relaxed(&deque_slots(d)[b & d->lane.mask]) != item) return false;
-  d->lane.bottom = b;
+  if (d->lane.head != item) return false;
+  d->lane.head = item->next;
   return true;
 }
 
@@ -145,7 +141,8 @@ bool deque_trim(deque *d);
 /* Owner only: bytes held in rings (current and retired), for tests. */
 size_t deque_ring_bytes(deque *d);
 
-/* Owner only: items in the deque (private and public), racing with thieves. */
+/* Owner only: items in the deque (private and public), racing with thieves;
+   walks the private list. */
 int64_t deque_size(deque *d);
 
 /* Any thread: whether the public region holds items, with seq_cst loads,

@@ -108,20 +108,29 @@ _Thread_local worker *runtime_tls_worker __attribute__((tls_model("initial-exec"
 #define EXPORTED_FOR_ASM __attribute__((used))
 #endif
 /* A thread that is no worker points at the idle lane instead of NULL, so
-   the inline path needs no NULL test: no fork fits below its push_limit
-   and no sync finds its frame at or above its split, so both go to the
-   library, which sees runtime_tls_worker NULL. Never written. A whole
-   deque, so that the request flag beside the lane exists too. */
+   the inline path needs no NULL test: a request stands on it for ever, so
+   every fork goes to the library, and its private list is empty, so every
+   sync does; the library sees runtime_tls_worker NULL. Never written. A
+   whole deque, so that the request flag beside the lane exists too. The
+   old words as deque_lane_init() sets them, for the 0.1/0.2 headers. */
 static deque idle_deque = {
+    .publish_request = 1,
     .lane =
         {
-            .bottom = 0,
-            .split = INT64_MAX,
-            .push_limit = INT64_MIN,
+            .old_bottom = 0,
+            .old_split = INT64_MAX,
+            .old_push_limit = INT64_MIN,
+            .head = NULL,
             .publish_request = (const int *)&idle_deque.publish_request,
         },
 };
 #define idle_lane idle_deque.lane
+_Thread_local spool__lane *spool__tls_lane_list __attribute__((tls_model("initial-exec")))
+EXPORTED_FOR_ASM = &idle_lane;
+/* The same lane under its 0.1/0.2 name, for programs built with those
+   headers (their inline path then always calls the library: deque.c,
+   "Compatibility"). */
+extern _Thread_local spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")));
 _Thread_local spool__lane *spool__tls_lane __attribute__((tls_model("initial-exec")))
 EXPORTED_FOR_ASM = &idle_lane;
 
@@ -135,7 +144,8 @@ __attribute__((noinline)) worker *worker_self(void) {
 __attribute__((noinline)) void worker_set_self(worker *w) {
   __asm__ __volatile__("" ::: "memory");
   runtime_tls_worker = w;
-  spool__tls_lane = w ? &w->dq.lane : &idle_lane;
+  spool__tls_lane_list = w ? &w->dq.lane : &idle_lane;
+  spool__tls_lane = spool__tls_lane_list;
 }
 
 spool_executor *spool_current_executor(void) {

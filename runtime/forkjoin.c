@@ -58,19 +58,16 @@ static inline fork_frame *frame_of(spool_task *t) {
 static bool frame_done(void *arg);
 
 #ifdef SPOOL_DEBUG_CHECKS
-/* Sync order: the private region holds only frames of the task running on
+/* Sync order: the private list holds only frames of the task running on
    this fiber (the loop pops newer items first, and parking publishes), so a
    frame with this task's tag (its fiber's; for a group's task, its group's
-   and a hash of the fiber) lying above fr was forked after it and not
+   and a hash of the fiber) in front of fr was forked after it and not
    synced. */
 static void frame_check_order(worker *self, fork_frame *fr) {
-  deque *d = &self->dq;
-  if (d->lane.bottom <= d->lane.split) return;
-  deque_buffer *buf = d->owner_buffer;
-  /* relaxed: a private slot, written by this thread */
-  work_item *above = load_relaxed(&buf->slots[(d->lane.bottom - 1) & buf->mask]);
-  if (above != &fr->item && above->kind == WORK_FRAME && above->owner_tag == self->dq.lane.tag &&
-      !frame_done(fr))
+  /* the newest private item: this thread's list */
+  const work_item *above = self->dq.lane.head;
+  if (above && above != &fr->item && above->kind == WORK_FRAME &&
+      above->owner_tag == self->dq.lane.tag && !frame_done(fr))
     spool_misuse("spool_sync() out of order: a frame forked after this one has not been synced; "
                  "sync frames in the reverse order of their forks");
 }
@@ -89,7 +86,7 @@ static bool in_dead_frames(frame_watch fw, const void *p) {
 
 /* ---- The stolen-frame ledger ----
    A frame a thief took lies below top, and the ring cannot say which
-   frames those were: a private pop leaves its slot's pointer behind, and a
+   frames those were: a public pop leaves its slot's pointer behind, and a
    later index that shares the slot (index + capacity) overwrites a stolen
    one's. So thieves note each frame they take, with its index, in the
    victim's ledger (internal.h), and a sync of a frame that was not taken
@@ -135,17 +132,21 @@ static void ledger_forget(worker *self, const work_item *item) {
   ledger_unlock(l);
 }
 
-/* Every slot in [fw.bottom, bottom) from top up was pushed while the task
-   ran (a push writes its slot before it raises bottom, and bottom only
-   falls by taking the bottom slot), and a synced frame has left it: a
-   fork's sync pops it from the private region, or the owner or a thief
-   took it from the public one. So an item there that points into the dead
-   part of the stack is a frame the task forked and never synced; nothing
-   else pushed lives on a task's stack but a parked task's continuation,
-   and while the worker has not parked (fw.parks) this task has queued
-   none. Such an item is recognised by its address and never read through:
-   the dead frames were overwritten by this very call. Below top, the
-   ledger says what thieves took. */
+/* What the task pushed is still queued unless it was synced: a fork's
+   sync takes its frame from the private list, or the owner or a thief took
+   it from the public region. The private items in front of fw.head were
+   pushed while the task ran (the list only grows at its front, and
+   publication takes items from its back), and so were the public ones at
+   indices from fw.split up, which publication gave them in order. So an
+   item there that points into the dead part of the stack is a frame the
+   task forked and never synced; nothing else pushed lives on a task's
+   stack but a parked task's continuation, and while the worker has not
+   parked (fw.parks) this task has queued none. Such an item is recognised
+   by its address and never read through: the dead frames were overwritten
+   by this very call. Below top, the ledger says what thieves took. (An
+   owner's pop of public items below fw.split while the task ran lets later
+   publications reuse those indices: the check may then miss a leak, never
+   report a false one.) */
 void frame_watch_end(frame_watch fw, worker *self) {
   if (self != fw.w || self->current != fw.f) return; /* moved: cannot tell */
   /* A thread's own stack (no spool stack; tasks never run there): its
@@ -158,12 +159,12 @@ void frame_watch_end(frame_watch fw, worker *self) {
   /* First what thieves took: a frame stolen while the task ran, and still
      (or soon) run by the thief, which will write its result into the dead
      frame. Only if no continuation can be among them (a nested task could
-     have pushed, and a thief taken, frames at indices above fw.bottom). */
+     have pushed, and a thief taken, frames at indices above fw.split). */
   if (worker_parks(self) == fw.parks) {
     stolen_ledger *l = &self->stolen;
     ledger_lock(l);
     for (int k = 0; k < STOLEN_LEDGER; k++)
-      if (l->at[k].item && l->at[k].index >= fw.bottom && in_dead_frames(fw, l->at[k].item))
+      if (l->at[k].item && l->at[k].index >= fw.split && in_dead_frames(fw, l->at[k].item))
         frame_leaked();
     ledger_unlock(l);
   }
@@ -171,23 +172,28 @@ void frame_watch_end(frame_watch fw, worker *self) {
      published (answering a thief's request) is found here before a thief
      can run it, unless one takes it meanwhile (then the ledger would have
      shown it had the check looked a moment later; the gap left). */
-  int64_t pub_from = fw.bottom > top ? fw.bottom : top;
-  for (int64_t i = pub_from; i < d->lane.split; i++)
+  int64_t pub_from = fw.split > top ? fw.split : top;
+  for (int64_t i = pub_from; i < d->owner_split; i++)
     /* relaxed: only the pointer's value is used */
-    if (in_dead_frames(fw, load_relaxed(&deque_slots(d)[i & d->lane.mask]))) frame_leaked();
-  /* Then the private region, which only this thread touches. By address
-     first: reading a dead frame's kind read memory this call had just
-     overwritten, and under AddressSanitizer often enough (1 run in 50)
-     for the check to miss and the worker to run the frame. An item
-     elsewhere is alive (a queued task, or a frame in static or heap
-     memory) and is read: a frame with the task's tag was leaked too. */
-  int64_t from = fw.bottom > d->lane.split ? fw.bottom : d->lane.split;
-  for (int64_t i = from; i < d->lane.bottom; i++) {
-    /* relaxed: a private slot, written by this thread */
-    const work_item *it = load_relaxed(&deque_slots(d)[i & d->lane.mask]);
-    if (in_dead_frames(fw, it) || (it->kind == WORK_FRAME && it->owner_tag == fw.tag))
+    if (in_dead_frames(fw, load_relaxed(&d->owner_buffer->slots[i & d->owner_buffer->mask])))
       frame_leaked();
-  }
+  /* Then the private list in front of fw.head, which only this thread
+     touches. By address first: reading a dead frame's kind read memory
+     this call had just overwritten, and under AddressSanitizer often
+     enough (1 run in 50) for the check to miss and the worker to run the
+     frame. An item elsewhere is alive (a queued task, or a frame in static
+     or heap memory) and is read: a frame with the task's tag was leaked
+     too. If fw.head is no longer on the list (published meanwhile), the
+     walk ends at the list's end. */
+  const work_item *it = d->lane.head;
+  for (; it && it != fw.head; it = it->next)
+    if (in_dead_frames(fw, it)) frame_leaked();
+  /* By tag only when fw.head is still there (or the list was empty): if
+     the task's nested work popped it, the items behind it are older than
+     the task, and its own caller's frames carry the same tag. */
+  if (it != fw.head) return;
+  for (it = d->lane.head; it != fw.head; it = it->next)
+    if (it->kind == WORK_FRAME && it->owner_tag == fw.tag) frame_leaked();
 }
 #endif
 
@@ -216,7 +222,7 @@ worker *forkjoin_frame_run(work_item *item, worker *self) {
   return self;
 }
 
-/* Runs fr at once (outside a worker, or when the deque cannot grow). */
+/* Runs fr at once (outside a worker). */
 static __attribute__((noinline)) void fork_run_now(fork_frame *fr) {
   frame_call(fr);
   atomic_init(&fr->state, FRAME_DONE);
@@ -225,15 +231,6 @@ static __attribute__((noinline)) void fork_run_now(fork_frame *fr) {
 /* A thief asked for work while we forked. */
 static __attribute__((noinline)) void fork_publish(worker *self) {
   worker_publish(self);
-}
-
-/* The ring is full: grow it (or, out of memory, run the frame now). */
-static __attribute__((noinline)) void fork_push_slow(worker *self, fork_frame *fr) {
-  if (!deque_push_private_slow(&self->dq, &fr->item)) {
-    fork_run_now(fr);
-    return;
-  }
-  if (deque_publish_requested(&self->dq)) fork_publish(self);
 }
 
 spool__run_fn forkjoin_frame_runner(void) {
@@ -266,7 +263,7 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
     return;
   }
   /* Everything a thief reads is written before the release store of split
-     that publishes the slot (deque.c, I3). */
+     that publishes the frame (deque.c, I3). */
   atomic_init(&fr->state, FRAME_PENDING);
   fr->item.run = forkjoin_frame_run;
   fr->item.kind = WORK_FRAME;
@@ -274,15 +271,7 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg) {
   fr->item.owner_tag = d->lane.tag;
   /* relaxed: read by spool_stats_read() on other threads. */
   __atomic_store_n(&d->lane.forks, d->lane.forks + 1, __ATOMIC_RELAXED);
-  int64_t b = d->lane.bottom;
-  if (__builtin_expect(b >= d->lane.push_limit, 0)) {
-    fork_push_slow(self, fr);
-    return;
-  }
-  /* deque_push_private(), inline: relaxed, published later by the release
-     fence + store of split in deque_publish(). */
-  store_relaxed(&deque_slots(d)[b & d->lane.mask], &fr->item);
-  d->lane.bottom = b + 1;
+  deque_push_private(d, &fr->item);
   if (__builtin_expect(deque_publish_requested(d), 0)) fork_publish(self);
 }
 
@@ -357,7 +346,7 @@ int spool_sync(spool_task *t, void **result) {
   worker *self = runtime_tls_worker; /* no switch point before its use */
   if (__builtin_expect(!self || !deque_take_private_bottom(&self->dq, &fr->item), 0))
     return sync_not_private(fr, self, result);
-  /* The fast path: our own private bottom item, unseen by thieves. */
+  /* The fast path: our own newest private item, unseen by thieves. */
   void *r = NULL;
   int error = fr->fn(fr->arg, &r);
   if (__builtin_expect(error != 0, 0)) r = NULL; /* the code passes unchanged */

@@ -513,7 +513,8 @@ static inline uint64_t worker_parks(worker *self) {
 typedef struct frame_watch {
   worker *w;
   fiber *f;
-  int64_t bottom;
+  const work_item *head; /* the private list's newest item */
+  int64_t split;         /* the public region's end */
   /* The worker's parks (suspends and nested waits) so far: while it does
      not change, no continuation of this task was ever queued. */
   uint64_t parks;
@@ -526,7 +527,8 @@ typedef struct frame_watch {
 static inline __attribute__((always_inline)) frame_watch frame_watch_begin(worker *self) {
   return (frame_watch){self,
                        self->current,
-                       self->dq.lane.bottom,
+                       self->dq.lane.head,
+                       self->dq.owner_split,
                        worker_parks(self),
                        self->dq.lane.tag,
                        (const char *)__builtin_frame_address(0)};

@@ -1,44 +1,42 @@
 /* Where a typed spawn's time goes: fib(n) built up step by step, from the
- * serial recursion to spool's typed fork-join, plus prototypes of other
- * ways to keep the owner's private frames (issue 11's "what stands in the
+ * serial recursion to spool's typed fork-join, and the same for the
+ * private ring of spool 0.2, reconstructed (issue 11's "what stands in the
  * way", measured rather than counted in instructions).
  *
- * Each step is fib written with one more piece of the inline fast path of
- * spool.h than the step before; the cost of a step, per fork, is its time
- * minus the serial time over the forks (fib(n+1) - 1 of them). The steps
- * that touch the deque do so on the real lane of the worker (spool.h's
+ * Each step is fib written with one more piece of a fork-join fast path
+ * than the step before; the cost of a step, per fork, is its time minus
+ * the serial time over the forks (fib(n+1) - 1 of them). The steps that
+ * touch the deque do so on the real lane of the worker (spool.h's
  * spool__lane_self()), so they pay the same thread-local access and reach
- * the same memory as the shipped path:
+ * the same memory as the library's path:
  *
  *   serial          fib(n-1) + fib(n-2), noinline (perf's serial baseline)
  *   serial n-2      the order a fork-join fib runs its calls in
  *   frame           the forked argument stored in a stack frame, read back
  *   +tls            + the two thread-local reads of the lane (fork, sync)
- *   +bottom         + bottom read and written by fork and by sync
- *   +ring           + the frame's pointer written to the ring and checked
- *                     by the sync: the shipped path minus the frame's
- *                     fields, the statistics counter and the request check
+ *
+ * spool 0.2's private ring (bottom index, ring slots), on the lane's words
+ * where 0.2 kept them:
+ *   ring: +bottom   + bottom read and written by fork and by sync
+ *   ring: +slot     + the frame's pointer written to the ring and checked
+ *   ring: typed     + everything else 0.2's typed fork wrote (kind and
+ *                   tag, function, argument, state, the statistics
+ *                   counter) and its request check: 0.2's SPOOL_FORK
+ *
+ * The private list (since 0.3):
+ *   list: +link     + the frame linked in front of the lane's head, and
+ *                   unlinked by the sync
  *   typed           SPOOL_FORK / SPOOL_SYNC as shipped
+ *   list: lean      a prototype: what a fork would still have to write if
+ *                   publication filled in kind, tag, state and argument
  *
- * Prototypes (not the library's protocol; measurement only):
- *
- *   ring, bottom from frame
- *                   +ring, but the fork records its index in the frame and
- *                   the sync writes bottom from there, not from bottom - 1
- *   list            private frames linked through the frames (a head
- *                   pointer in the lane), no ring index at all
- *   list, all fields
- *                   list + every field the typed fork writes today
- *   list, lean      list + what a fork would still have to write if
- *                   publication filled in kind, tag, state and arg
- *
- * Safety: the deque steps push and pop in balanced pairs on the lane of a
- * ONE-worker executor, inside one task, so no thief exists and every slot
- * and index is back as it was when a step returns; the list steps keep
- * their head in the lane's `split`, saved and restored around the step.
- * That is only sound because nothing else runs on that worker meanwhile;
- * it is an experiment on the library's internals, never a pattern for
- * user code. Built only where the inline path is (x86-64, AArch64).
+ * Safety: the ring steps and the list prototype push and pop in balanced
+ * pairs on the lane of a ONE-worker executor, inside one task, so no thief
+ * exists; the ring steps borrow the lane's old words and head (restored
+ * when the step returns). That is only sound because nothing else runs on
+ * that worker meanwhile; it is an experiment on the library's internals,
+ * never a pattern for user code. Built only where the inline path is
+ * (x86-64, AArch64).
  *
  * Output: a table, each step's median over the repetitions (alternated, so
  * a slow moment hits every step), and `ladder_<step>_ns <ns per fork>`
@@ -98,107 +96,58 @@ NOINLINE static long fib_tls(long n) {
   if (n < 2) return n;
   step_frame fr;
   spool__lane *lane = spool__lane_self();
-  if (lane->push_limit <= 0) broken("no worker lane");
+  if (lane->old_push_limit > 0) broken("ring words in use");
   fr.arg = n - 1;
   long right = fib_tls(n - 2);
   lane = spool__lane_self();
-  if (lane->split < 0) broken("lane changed");
+  if (lane->old_split < 0) broken("lane changed");
   return fib_tls(fr.arg) + right;
 }
 
-NOINLINE static long fib_bottom(long n) {
-  if (n < 2) return n;
-  step_frame fr;
-  spool__lane *lane = spool__lane_self();
-  int64_t b = lane->bottom;
-  if (b >= lane->push_limit) broken("ring full");
-  fr.arg = n - 1;
-  lane->bottom = b + 1;
-  long right = fib_bottom(n - 2);
-  lane = spool__lane_self();
-  int64_t top = lane->bottom - 1;
-  if (top < lane->split) broken("bottom below split");
-  lane->bottom = top;
-  return fib_bottom(fr.arg) + right;
+/* ---- spool 0.2's ring, on the words where 0.2 kept it ----
+   bottom, split, push_limit, mask and the slots pointer at the offsets of
+   0.2's lane: old_bottom, old_split, old_push_limit, unused and head. */
+#define RING_SLOTS 4096
+static void *ring_slots[RING_SLOTS];
+
+static inline void **ring_of(spool__lane *lane) {
+  return (void **)lane->head;
 }
 
-NOINLINE static long fib_ring(long n) {
+NOINLINE static long fib_ring_bottom(long n) {
   if (n < 2) return n;
   step_frame fr;
   spool__lane *lane = spool__lane_self();
-  int64_t b = lane->bottom;
-  if (b >= lane->push_limit) broken("ring full");
+  int64_t b = lane->old_bottom;
+  if (b >= lane->old_push_limit) broken("ring full");
   fr.arg = n - 1;
-  /* relaxed: private slots, as in spool.h */
-  __atomic_store_n(&lane->slots[b & lane->mask], (void *)&fr, __ATOMIC_RELAXED);
-  lane->bottom = b + 1;
-  long right = fib_ring(n - 2);
+  lane->old_bottom = b + 1;
+  long right = fib_ring_bottom(n - 2);
   lane = spool__lane_self();
-  int64_t top = lane->bottom - 1;
-  if (top < lane->split ||
-      __atomic_load_n(&lane->slots[top & lane->mask], __ATOMIC_RELAXED) != (void *)&fr)
+  int64_t top = lane->old_bottom - 1;
+  if (top < lane->old_split) broken("bottom below split");
+  lane->old_bottom = top;
+  return fib_ring_bottom(fr.arg) + right;
+}
+
+NOINLINE static long fib_ring_slot(long n) {
+  if (n < 2) return n;
+  step_frame fr;
+  spool__lane *lane = spool__lane_self();
+  int64_t b = lane->old_bottom;
+  if (b >= lane->old_push_limit) broken("ring full");
+  fr.arg = n - 1;
+  /* relaxed: private slots, as in 0.2's spool.h */
+  __atomic_store_n(&ring_of(lane)[b & lane->unused], (void *)&fr, __ATOMIC_RELAXED);
+  lane->old_bottom = b + 1;
+  long right = fib_ring_slot(n - 2);
+  lane = spool__lane_self();
+  int64_t top = lane->old_bottom - 1;
+  if (top < lane->old_split ||
+      __atomic_load_n(&ring_of(lane)[top & lane->unused], __ATOMIC_RELAXED) != (void *)&fr)
     broken("frame not at the bottom");
-  lane->bottom = top;
-  return fib_ring(fr.arg) + right;
-}
-
-static long fib_typed(long n);
-SPOOL_FORKABLE(long, fib_typed, long);
-
-NOINLINE static long fib_typed(long n) {
-  if (n < 2) return n;
-  spool_frame(fib_typed) frame;
-  SPOOL_FORK(&frame, fib_typed, n - 1);
-  long right = fib_typed(n - 2);
-  return SPOOL_SYNC(&frame, fib_typed) + right;
-}
-
-/* ---- prototypes ---- */
-
-NOINLINE static long fib_ring_indexed(long n) {
-  if (n < 2) return n;
-  step_frame fr;
-  spool__lane *lane = spool__lane_self();
-  int64_t b = lane->bottom;
-  if (b >= lane->push_limit) broken("ring full");
-  fr.arg = n - 1;
-  fr.index = b;
-  __atomic_store_n(&lane->slots[b & lane->mask], (void *)&fr, __ATOMIC_RELAXED);
-  lane->bottom = b + 1;
-  long right = fib_ring_indexed(n - 2);
-  lane = spool__lane_self();
-  int64_t index = fr.index;
-  if (index < lane->split || index + 1 != lane->bottom ||
-      __atomic_load_n(&lane->slots[index & lane->mask], __ATOMIC_RELAXED) != (void *)&fr)
-    broken("frame not at the bottom");
-  /* The new bottom comes from the frame, not from the load of bottom:
-     consecutive forks and syncs no longer form one chain through memory. */
-  lane->bottom = index;
-  return fib_ring_indexed(fr.arg) + right;
-}
-
-/* The list steps keep the head of the private list in `split` (restored
-   by run_step). */
-static inline void *list_head(spool__lane *lane) {
-  return (void *)(uintptr_t)lane->split;
-}
-static inline void list_set_head(spool__lane *lane, void *frame) {
-  lane->split = (int64_t)(uintptr_t)frame;
-}
-
-NOINLINE static long fib_list(long n) {
-  if (n < 2) return n;
-  step_frame fr;
-  spool__frame *f = (spool__frame *)(void *)&fr.task;
-  spool__lane *lane = spool__lane_self();
-  fr.arg = n - 1;
-  f->next = list_head(lane);
-  list_set_head(lane, f);
-  long right = fib_list(n - 2);
-  lane = spool__lane_self();
-  if (list_head(lane) != f) broken("frame not at the head");
-  list_set_head(lane, f->next);
-  return fib_list(fr.arg) + right;
+  lane->old_bottom = top;
+  return fib_ring_slot(fr.arg) + right;
 }
 
 static int unused_run(void *frame, void **result) {
@@ -212,26 +161,63 @@ static inline bool request_standing(spool__lane *lane) {
   return __atomic_load_n(request, __ATOMIC_RELAXED) != 0;
 }
 
-NOINLINE static long fib_list_all(long n) {
+/* What 0.2's frame held (spool__frame of 0.2: the same layout). */
+static inline void frame_fields(spool__lane *lane, spool__frame *f, void *arg) {
+  const uint64_t word = lane->frame_word;
+  __builtin_memcpy((char *)f + offsetof(spool__frame, kind), &word, sizeof word);
+  f->fn = unused_run;
+  f->arg = arg;
+  __atomic_store_n(&f->state, SPOOL__FRAME_PENDING, __ATOMIC_RELAXED);
+}
+
+NOINLINE static long fib_ring_typed(long n) {
   if (n < 2) return n;
   step_frame fr;
   spool__frame *f = (spool__frame *)(void *)&fr.task;
   spool__lane *lane = spool__lane_self();
-  if (request_standing(lane)) broken("a request stands");
-  const uint64_t word = lane->frame_word;
-  __builtin_memcpy((char *)f + offsetof(spool__frame, kind), &word, sizeof word);
-  f->fn = unused_run;
-  f->arg = f;
-  __atomic_store_n(&f->state, SPOOL__FRAME_PENDING, __ATOMIC_RELAXED);
+  int64_t b = lane->old_bottom;
+  if (b >= lane->old_push_limit || request_standing(lane)) broken("ring full or a request");
+  frame_fields(lane, f, f);
   fr.arg = n - 1;
-  f->next = list_head(lane);
-  list_set_head(lane, f);
+  __atomic_store_n(&ring_of(lane)[b & lane->unused], (void *)f, __ATOMIC_RELAXED);
+  lane->old_bottom = b + 1;
   __atomic_store_n(&lane->forks, lane->forks + 1, __ATOMIC_RELAXED);
-  long right = fib_list_all(n - 2);
+  long right = fib_ring_typed(n - 2);
   lane = spool__lane_self();
-  if (list_head(lane) != f) broken("frame not at the head");
-  list_set_head(lane, f->next);
-  return fib_list_all(fr.arg) + right;
+  int64_t top = lane->old_bottom - 1;
+  if (top < lane->old_split ||
+      __atomic_load_n(&ring_of(lane)[top & lane->unused], __ATOMIC_RELAXED) != (void *)f)
+    broken("frame not at the bottom");
+  lane->old_bottom = top;
+  return fib_ring_typed(fr.arg) + right;
+}
+
+/* ---- the private list ---- */
+
+NOINLINE static long fib_list_link(long n) {
+  if (n < 2) return n;
+  step_frame fr;
+  spool__frame *f = (spool__frame *)(void *)&fr.task;
+  spool__lane *lane = spool__lane_self();
+  fr.arg = n - 1;
+  f->next = lane->head;
+  lane->head = f;
+  long right = fib_list_link(n - 2);
+  lane = spool__lane_self();
+  if (lane->head != f) broken("frame not at the head");
+  lane->head = f->next;
+  return fib_list_link(fr.arg) + right;
+}
+
+static long fib_typed(long n);
+SPOOL_FORKABLE(long, fib_typed, long);
+
+NOINLINE static long fib_typed(long n) {
+  if (n < 2) return n;
+  spool_frame(fib_typed) frame;
+  SPOOL_FORK(&frame, fib_typed, n - 1);
+  long right = fib_typed(n - 2);
+  return SPOOL_SYNC(&frame, fib_typed) + right;
 }
 
 NOINLINE static long fib_list_lean(long n) {
@@ -242,13 +228,13 @@ NOINLINE static long fib_list_lean(long n) {
   if (request_standing(lane)) broken("a request stands");
   f->fn = unused_run;
   fr.arg = n - 1;
-  f->next = list_head(lane);
-  list_set_head(lane, f);
+  f->next = lane->head;
+  lane->head = f;
   __atomic_store_n(&lane->forks, lane->forks + 1, __ATOMIC_RELAXED);
   long right = fib_list_lean(n - 2);
   lane = spool__lane_self();
-  if (list_head(lane) != f) broken("frame not at the head");
-  list_set_head(lane, f->next);
+  if (lane->head != f) broken("frame not at the head");
+  lane->head = f->next;
   return fib_list_lean(fr.arg) + right;
 }
 
@@ -258,21 +244,21 @@ typedef struct step {
   const char *name; /* in the table */
   const char *key;  /* in the ladder_<key>_ns line */
   long (*fib)(long);
-  bool list; /* keeps its head in split */
+  int base;  /* the step this one adds to (its "step" column) */
+  bool ring; /* borrows the lane's old words */
 } step;
 
 static const step steps[] = {
-    {"serial", "serial", fib_serial, false},
-    {"serial n-2", "serial_n2", fib_serial_n2, false},
-    {"frame", "frame", fib_frame, false},
-    {"+tls", "tls", fib_tls, false},
-    {"+bottom", "bottom", fib_bottom, false},
-    {"+ring", "ring", fib_ring, false},
-    {"typed", "typed", fib_typed, false},
-    {"ring, bottom from frame", "proto_ring_indexed", fib_ring_indexed, false},
-    {"list", "proto_list", fib_list, true},
-    {"list, all fields", "proto_list_all", fib_list_all, true},
-    {"list, lean", "proto_list_lean", fib_list_lean, true},
+    {"serial", "serial", fib_serial, 0, false},
+    {"serial n-2", "serial_n2", fib_serial_n2, 0, false},
+    {"frame", "frame", fib_frame, 1, false},
+    {"+tls", "tls", fib_tls, 2, false},
+    {"ring: +bottom", "ring_bottom", fib_ring_bottom, 3, true},
+    {"ring: +slot", "ring_slot", fib_ring_slot, 4, true},
+    {"ring: typed (0.2)", "ring_typed", fib_ring_typed, 5, true},
+    {"list: +link", "list_link", fib_list_link, 3, false},
+    {"typed (shipped)", "typed", fib_typed, 7, false},
+    {"list: lean (prototype)", "list_lean", fib_list_lean, 7, false},
 };
 enum { STEPS = sizeof steps / sizeof steps[0], MAX_REPS = 101 };
 
@@ -285,11 +271,22 @@ static int run_step(void *arg, void **result) {
   (void)result;
   run_args *a = arg;
   spool__lane *lane = spool__lane_self();
-  const int64_t split = lane->split, bottom = lane->bottom;
-  if (a->s->list) list_set_head(lane, NULL);
+  const spool__lane saved = *lane;
+  if (a->s->ring) {
+    lane->old_bottom = 0;
+    lane->old_split = 0;
+    lane->old_push_limit = RING_SLOTS;
+    lane->unused = RING_SLOTS - 1;
+    lane->head = ring_slots;
+  }
   a->result = a->s->fib(a->n);
-  lane->split = split;
-  if (lane->bottom != bottom) broken("bottom moved");
+  if (a->s->ring && lane->old_bottom != 0) broken("ring bottom moved");
+  if (!a->s->ring && lane->head != saved.head) broken("head moved");
+  lane->old_bottom = saved.old_bottom;
+  lane->old_split = saved.old_split;
+  lane->old_push_limit = saved.old_push_limit;
+  lane->unused = saved.unused;
+  lane->head = saved.head;
   return 0;
 }
 
@@ -353,15 +350,13 @@ int main(int argc, char **argv) {
     median[i] = seconds[i][reps / 2];
   }
   printf("fib(%ld) on one worker, %.0f forks, median of %d alternated runs\n", n, forks, reps);
-  printf("%-26s %10s %9s %14s %12s\n", "step", "ms", "x serial", "ns/fork total", "ns/fork step");
+  printf("%-24s %9s %9s %14s %22s\n", "step", "ms", "x serial", "ns/fork total",
+         "ns/fork step (from)");
   for (int i = 0; i < STEPS; i++) {
     double total = (median[i] - median[0]) / forks * 1e9;
-    /* A prototype's step is measured from +tls, the part all share. */
-    int base = i == 0 ? 0 : (i <= 6 ? i - 1 : 3);
-    double own = (median[i] - median[base]) / forks * 1e9;
-    if (i == 7) printf("prototypes (measurement only; step from +tls):\n");
-    printf("%-26s %10.2f %9.2f %14.2f %12.2f\n", steps[i].name, median[i] * 1e3,
-           median[i] / median[0], total, own);
+    double own = (median[i] - median[steps[i].base]) / forks * 1e9;
+    printf("%-24s %9.2f %9.2f %14.2f %12.2f (%s)\n", steps[i].name, median[i] * 1e3,
+           median[i] / median[0], total, own, steps[steps[i].base].name);
   }
   for (int i = 0; i < STEPS; i++)
     printf("ladder_%s_ns %.3f\n", steps[i].key, (median[i] - median[0]) / forks * 1e9);

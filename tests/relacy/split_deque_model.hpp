@@ -1,11 +1,12 @@
 // The runtime's deque (runtime/deque.c) as a Relacy model: Chase-Lev with an
-// owner-private region at the bottom, the split deque of T. van Dijk and
+// owner-private part at the bottom (a list in deque.c; an owner-local stack
+// here), the split deque of T. van Dijk and
 // J. van de Pol, "Lace: Non-blocking Split Deque for Work-Stealing",
 // Euro-Par 2014, with Chase-Lev's protocol and the orderings of Lê, Pop,
 // Cohen and Zappa Nardelli (PPoPP 2013) on the public part, and the hand-off
 // of publish requests to thieves that go to sleep (deque.c's "Requests",
 // with the part of park.c it relies on). Every access below has the ordering
-// of the same access in deque.c (as of its commit 0328c89) and park.c; the
+// of the same access in deque.c (as of its private list, spool 0.3) and park.c; the
 // function names are theirs without the `deque_` / `park_` prefix.
 //
 // split_deque.cpp includes this file once per variant, inside its own
@@ -14,23 +15,25 @@
 //
 // THE PROTOCOL
 //
-// Items live at indices [top, bottom) of a ring:
+// Public items live at indices [top, split) of a ring; private items on an
+// owner-only stack (deque.c: a list through the items, newest first):
 //
-//     top              split              bottom
-//      | public: thieves |  private: owner   |
+//     top              split
+//      | public: thieves |  private: owner (a stack, newest on top)
 //
-//  1. The owner pushes a fork-join frame into the private region
-//     (push_private): a relaxed store of the slot and an increment of its own
-//     `bottom`; no fence, no read-modify-write. sync takes the frame back the
-//     same way (take_private_bottom), and pop takes private items first.
+//  1. The owner pushes a fork-join frame onto the private stack
+//     (push_private): owner-only memory, no atomic access at all. sync takes
+//     the frame back the same way (take_private_bottom), and pop takes
+//     private items first.
 //  2. A thief loads top (acquire), fences (seq_cst), loads split (acquire).
 //     If the public region [top, split) is empty it raises publish_request
 //     (relaxed; only if not already raised) and gives up. Otherwise it loads
 //     the ring pointer (acquire) and the slot at top (relaxed), and claims the
 //     index by a CAS of top to top + 1 (seq_cst).
 //  3. The owner polls publish_request (relaxed) at each fork and each pop;
-//     when it is raised, publish makes about half of the private items public
-//     with a release store of split, then clears the request with an
+//     when it is raised, publish moves the older half of the private items
+//     into the ring at split (relaxed stores of the slots, oldest lowest) and
+//     makes them public with a release store of split, then clears the request with an
 //     exchange (acq_rel); only a publication clears it. If the exchange read
 //     a request, the owner wakes a sleeper (park_notify: seq_cst fence, read
 //     sleepers, bump the epoch). A public push (a submitted task or a
@@ -46,11 +49,11 @@
 //     a seq_cst fence, top loaded relaxed. If the region was empty, split is
 //     restored; if one item was left, the owner races the thieves for it with
 //     a CAS on top (seq_cst) and then restores split to top.
-//  5. Growth. The owner keeps a lower bound of top (top_bound). When bottom -
-//     top_bound would overflow the ring it reloads top (acquire: it pairs with
-//     the thieves' CAS, so a slot is reused only after its thief read it); if
-//     the ring is still full it copies [top_bound, bottom) into a ring twice
-//     the size and publishes that with a seq_cst store of the ring pointer
+//  5. Growth. The owner keeps a lower bound of top (top_bound). When a
+//     publication's end - top_bound would overflow the ring it reloads top
+//     (acquire: it pairs with the thieves' CAS, so a slot is reused only
+//     after its thief read it); while the ring is still too small it copies
+//     [top_bound, split) into a ring twice the size and publishes that with a seq_cst store of the ring pointer
 //     (R3 below; as a release, it publishes the copied slots). The old ring
 //     goes on the retired list.
 //  6. Shrinking (trim, the worker's idle path). With the deque empty (its
@@ -78,9 +81,9 @@
 //      reads them also synchronises with that publish. That is C11's rule,
 //      which Relacy implements; C++20 dropped same-thread stores from release
 //      sequences: see the notes in split_deque.cpp.)
-//  (c) The owner's private operations touch only indices >= owner_split ==
-//      split (the owner's copy), which by (b) no thief reads: so they need no
-//      fence and no RMW. Publishing moves split up, never past bottom.
+//  (c) The owner's private operations touch only its private stack, which
+//      no thief reads: so they need no fence and no RMW. Publishing writes
+//      the slots it then covers with split, before the release store.
 //  (d) The owner's public pop and a thief race only for the public bottom
 //      index s. Both store or read their own index, fence seq_cst, then read
 //      the other's (Dekker): at least one sees the other. If the thief sees
@@ -88,9 +91,9 @@
 //      sees top == s, index s is the last one, and both claim it through the
 //      CAS on top, which only one wins; if the owner sees top > s, the region
 //      was empty and it restores split.
-//  (e) A slot is rewritten only when bottom - top_bound fits the ring, where
-//      top_bound <= top; so the previous item in that slot (index bottom -
-//      capacity < top_bound) was already taken.
+//  (e) A slot is rewritten only when the publication's end - top_bound fits
+//      the ring, where top_bound <= top; so the previous item in that slot
+//      (index < end - capacity <= top_bound) was already taken.
 //  (f) No ring is freed while a thief may read it (deque.c, "Reclamation"):
 //      if a thief's R2 read a ring the owner retired by R3 before its R5,
 //      then R1 < R2 < R3 < R5 in the total order of seq_cst operations, so
@@ -210,7 +213,8 @@ struct deque {
   rl::atomic<long> thieves;        // thieves inside a read of the ring (R1, R4)
 
   // Owner only: no other thread touches these.
-  long bottom;
+  int priv[max_items]; // the private stack, oldest first
+  long priv_count;
   long owner_split;
   long top_bound;
   ring *owner_buffer;
@@ -221,7 +225,7 @@ struct deque {
   long initial_mask;
 
   explicit deque(long capacity)
-      : bottom(0), owner_split(0), top_bound(0), owner_buffer(new ring(capacity)),
+      : priv_count(0), owner_split(0), top_bound(0), owner_buffer(new ring(capacity)),
         owner_slots(owner_buffer->slot), owner_mask(owner_buffer->mask), retired_count(0),
         initial_mask(capacity - 1) {
     top.store(0, rl::mo_relaxed, $);
@@ -273,7 +277,7 @@ struct deque {
     ring *old = owner_buffer;
     ring *b = new ring(2 * (old->mask + 1), true);
     reached(path_grow);
-    for (long i = t; i < bottom; i++) b->put(i, old->get(i));
+    for (long i = t; i < owner_split; i++) b->put(i, old->get(i));
     replace_ring(b);
     reclaim();
     return b;
@@ -282,7 +286,7 @@ struct deque {
   // deque_trim: back to the initial ring when empty; then reclaim. True
   // when nothing is left to reclaim.
   bool trim() {
-    if (owner_mask > initial_mask && bottom == owner_split) {
+    if (owner_mask > initial_mask && priv_count == 0) {
       // acquire: pairs with the thieves' CAS on top, as in room().
       long t = top.load(rl::mo_acquire, $);
       if (t == owner_split) {
@@ -294,52 +298,48 @@ struct deque {
     return reclaim() && owner_mask == initial_mask;
   }
 
-  ring *room() {
+  // deque_room: how many of `want` more public items fit, growing the ring.
+  long room(long want) {
     ring *buf = owner_buffer;
-    if (bottom - top_bound <= buf->mask) return buf;
+    long end = owner_split + want;
+    if (end - top_bound <= buf->mask + 1) return want;
     // acquire: pairs with the CAS on top in steal (a vacated slot is
     // rewritten only after its thief has read it).
     top_bound = top.load(rl::mo_acquire, $);
-    if (bottom - top_bound <= buf->mask) return buf;
-    return grow(top_bound);
+    while (end - top_bound > buf->mask + 1) buf = grow(top_bound);
+    return want;
   }
 
   void push_private(int x) {
-    long b = bottom;
-    if (b - top_bound > owner_mask) {
-      push_private_slow(x);
-      return;
-    }
-    // relaxed: published later by the release store of split in publish.
-    owner_slots[b & owner_mask].store(x, rl::mo_relaxed, $);
-    bottom = b + 1;
+    RL_ASSERT(priv_count < max_items);
+    priv[priv_count++] = x;
   }
 
-  void push_private_slow(int x) {
-    ring *buf = room();
-    buf->put(bottom, x);
-    bottom++;
+  // deque_publish_oldest: the `count` oldest private items into the ring at
+  // split, oldest lowest (relaxed: covered by the release store of split).
+  void publish_oldest(long count, rl::memory_order order) {
+    long s0 = owner_split;
+    for (long k = 0; k < count; k++) owner_buffer->put(s0 + k, priv[k]);
+    for (long k = count; k < priv_count; k++) priv[k - count] = priv[k];
+    priv_count -= count;
+    owner_split = s0 + count;
+    split.store(s0 + count, order, $);
   }
 
   // True when it answered a thief's request: the caller must then wake a
   // sleeper (park_lot::notify).
   bool publish(bool all) {
-    long b = bottom, s = owner_split;
+    long length = priv_count;
     if (weaken == SD_OLD_REQUESTS) { // the protocol before deque.c's 0328c89
-      if (b > s) {
-        long to = all ? b : s + (b - s + 1) / 2;
-        owner_split = to;
-        split.store(to, rl::mo_release, $);
-      }
+      if (length > 0) publish_oldest(room(all ? length : (length + 1) / 2), rl::mo_release);
       if (publish_request.load(rl::mo_relaxed, $)) publish_request.store(0, rl::mo_relaxed, $);
       return true; // its callers notified (fenced) after every answer
     }
     // Nothing private: the request stays for the next push.
-    if (b <= s) return false;
-    long to = all ? b : s + (b - s + 1) / 2;
-    owner_split = to;
+    if (length == 0) return false;
     // release: pairs with the acquire load of split in steal.
-    split.store(to, weaken == SD_PUBLISH_RELAXED ? rl::mo_relaxed : rl::mo_release, $);
+    publish_oldest(room(all ? length : (length + 1) / 2),
+                   weaken == SD_PUBLISH_RELAXED ? rl::mo_relaxed : rl::mo_release);
     reached(all ? path_publish_all : path_publish_on_request);
     // relaxed: the cheap test; the exchange decides.
     if (!publish_request.load(rl::mo_relaxed, $)) return false;
@@ -353,9 +353,7 @@ struct deque {
   // A public push: submitted tasks and continuations. Returns whether it
   // answered a request (deque.c's *answered).
   bool push(int x) {
-    ring *buf = room();
-    buf->put(bottom, x);
-    bottom++;
+    push_private(x); // then all of it goes public
     bool answered = publish(true);
     return weaken == SD_OLD_REQUESTS ? false : answered;
   }
@@ -376,10 +374,8 @@ struct deque {
 
   // The fork-join fast path: no fence, no RMW.
   bool take_private_bottom(int x) {
-    long b = bottom - 1;
-    if (b < owner_split || owner_slots[b & owner_mask].load(rl::mo_relaxed, $) != x)
-      return false;
-    bottom = b;
+    if (priv_count == 0 || priv[priv_count - 1] != x) return false;
+    priv_count--;
     return true;
   }
 
@@ -398,7 +394,6 @@ struct deque {
     }
     int item = owner_buffer->get(s);
     owner_split = s;
-    bottom = s;
     if (t == s) { // the last public item: race the thieves for it
       if (!top.compare_exchange_strong(t, t + 1, rl::mo_seq_cst, $, rl::mo_relaxed, $)) {
         item = empty;
@@ -406,7 +401,7 @@ struct deque {
       } else {
         reached(path_pop_public_won_last);
       }
-      owner_split = bottom = top_bound = s + 1;
+      owner_split = top_bound = s + 1;
       split.store(s + 1, rl::mo_relaxed, $);
     } else {
       reached(path_pop_public_without_cas);
@@ -415,11 +410,9 @@ struct deque {
   }
 
   int pop() {
-    long b = bottom;
-    if (b > owner_split) { // private
+    if (priv_count > 0) { // private
       reached(path_pop_private);
-      bottom = --b;
-      return owner_buffer->get(b);
+      return priv[--priv_count];
     }
     // relaxed: a cheap emptiness check; pop_public decides.
     if (owner_split <= top.load(rl::mo_relaxed, $)) return empty;
@@ -455,9 +448,10 @@ struct deque {
 
   // The bottom item without taking it (deque_peek_bottom).
   int peek_bottom() {
-    long b = bottom;
-    if (b <= top.load(rl::mo_relaxed, $)) return empty;
-    return owner_buffer->get(b - 1);
+    if (priv_count > 0) return priv[priv_count - 1];
+    long s = owner_split;
+    if (s <= top.load(rl::mo_relaxed, $)) return empty;
+    return owner_buffer->get(s - 1);
   }
 };
 
@@ -534,8 +528,9 @@ struct scenario : rl::test_suite<scenario<Script>, 1 + Script::thieves> {
       RL_ASSERT(taken_once && "an item was lost");
     }
     long t = q.top.load(rl::mo_relaxed, $), s = q.split.load(rl::mo_relaxed, $);
-    bool empty_at_end = t == s && s == q.bottom && q.owner_split == s;
-    RL_ASSERT(empty_at_end && "top, split and bottom differ after the owner drained the deque");
+    bool empty_at_end = t == s && q.priv_count == 0 && q.owner_split == s;
+    RL_ASSERT(empty_at_end && "top and split differ, or private items remain, after the owner "
+                              "drained the deque");
     // deque.c's invariant for requests: a sleeping thief has a request
     // standing on the victim, or the owner woke it (moved the epoch).
     for (int i = 1; i <= Script::thieves; i++) {
@@ -594,7 +589,7 @@ struct scenario : rl::test_suite<scenario<Script>, 1 + Script::thieves> {
     if (q.push(x)) lot.notify(); // else park_notify_relaxed, left out
   }
   void before_block() { // worker_before_block: publish all, wake fenced
-    if (q.bottom - q.top.load(rl::mo_relaxed, $) <= 0) return;
+    if (q.priv_count == 0 && q.owner_split - q.top.load(rl::mo_relaxed, $) <= 0) return;
     q.publish(true);
     lot.notify();
   }
@@ -654,7 +649,7 @@ struct fork_join_one_thief {
   template <class S> static void owner(S &s) {
     s.fork(1);
     s.fork(2);
-    s.fork(3); // grows to 4
+    s.fork(3); // a request publishes the older two, or three (then it grows)
     s.sync(3);
     s.sync(2);
     s.sync(1);
@@ -673,9 +668,9 @@ struct park_two_thieves {
   template <class S> static void owner(S &s) {
     s.fork(1);
     s.fork(2);
-    s.fork(3); // grows to 4
+    s.fork(3);
     s.sync(3);
-    s.before_block(); // what a worker does before parking a task
+    s.before_block(); // what a worker does before parking a task (may grow)
     s.push(4);
     s.sync(4);
     s.sync(2);
