@@ -20,10 +20,21 @@
  *     those slots point into it.
  * The check must stay silent (the old one aborted at 3 on every run); the
  * stolen frames must return their values. Release builds run it too,
- * without the check. */
+ * without the check.
+ *
+ * A thief can still take the frame between T's look at `stolen` and its
+ * sync; the sync then parks T, which may resume on the other worker, and
+ * the check gives up on a task that parked or moved. Such a round did not
+ * test the case: it is repeated (at most ATTEMPTS rounds for REPS that
+ * did), and one that did is required. Under load (three instances of the
+ * TSan build on two cores) 1 round in 15 parked. */
 #include "harness.h"
 
-enum { STEALS = 300, DEPTH = 32, REPS = 3 };
+enum { STEALS = 300, DEPTH = 32, REPS = 3, ATTEMPTS = 30 };
+
+/* T's result: wrong values (WRONG), or the case not reached (NOT_REACHED
+   and the reason) */
+enum { WRONG = 1, NOT_REACHED = 16, MOVED = NOT_REACHED | 1 };
 
 static struct {
   int owner;          /* the worker T runs on */
@@ -80,39 +91,48 @@ static int task_t(void *arg, void **result) {
     void *r = NULL;
     wrong += spool_sync(&again, &r) != SPOOL_OK || r != HARNESS_PTR(n);
   }
-  if (atomic_load(&st.stolen) < STEALS) return 2;
+  if (atomic_load(&st.stolen) < STEALS) return NOT_REACHED | 2;
   /* 2. The blocker holds the other worker (this thread never runs it: the
      task does not wait), then forks on this stack, synced privately. */
   spool_future *b = NULL;
-  if (spool_submit(spool_current_executor(), blocker, NULL, &b) != SPOOL_OK) return 3;
+  if (spool_submit(spool_current_executor(), blocker, NULL, &b) != SPOOL_OK) return WRONG;
   spool_future_release(b);
   double until = harness_now() + 30.0 * harness_slowness();
   while (!atomic_load(&st.blocker_in) && harness_now() < until)
     harness_relax();
-  if (!atomic_load(&st.blocker_in)) return 4;
+  if (!atomic_load(&st.blocker_in)) return NOT_REACHED | 4;
   wrong += private_forks(DEPTH) != (long)DEPTH * (DEPTH + 1) / 2;
   /* 3. T never moved, so the check saw the case (it gives up on a task
      that parked or moved). */
-  wrong += spool_current_worker() != st.owner;
+  bool moved = spool_current_worker() != st.owner;
   atomic_store(&st.release, true);
-  *result = HARNESS_PTR(wrong);
+  *result = HARNESS_PTR(wrong ? WRONG : moved ? MOVED : 0);
   return 0;
 }
 
 int main(void) {
   harness_phase("frames synced after steals and private pops: no false alarm");
   spool_executor *ex = harness_executor(2);
-  for (int rep = 0; rep < REPS; rep++) {
+  int reached = 0, skipped = 0;
+  for (int attempt = 0; attempt < ATTEMPTS && reached < REPS; attempt++) {
     atomic_store(&st.stolen, 0);
     atomic_store(&st.blocker_in, false);
     atomic_store(&st.release, false);
     uint64_t suspends = harness_suspends(ex);
     void *r = HARNESS_PTR(-1);
-    CHECK_EQ(spool_run(ex, task_t, NULL, &r), SPOOL_OK);
-    CHECK_EQ((intptr_t)r, 0);
-    CHECK_EQ(harness_suspends(ex), suspends); /* T never parked */
+    int rc = spool_run(ex, task_t, NULL, &r);
+    atomic_store(&st.release, true); /* also after a code returned early */
     CHECK_EQ(spool_join(ex, 30.0 * harness_slowness()), SPOOL_OK);
+    intptr_t outcome = rc == SPOOL_OK ? (intptr_t)r : rc;
+    if (rc == SPOOL_OK && outcome == 0 && harness_suspends(ex) == suspends)
+      reached++;
+    else if (outcome & NOT_REACHED || (rc == SPOOL_OK && outcome == 0))
+      skipped++; /* T parked or moved, or the steals did not come */
+    else
+      CHECK_EQ(outcome, 0);
   }
+  printf("%d rounds reached the case, %d did not\n", reached, skipped);
+  CHECK(reached >= 1);
   spool_executor_destroy(ex);
   harness_watchdog_off();
   return harness_report();
