@@ -1,13 +1,14 @@
 // The runtime's deque (runtime/deque.c) as a Relacy model: Chase-Lev with an
 // owner-private part at the bottom (a list in deque.c; an owner-local stack
-// here), the split deque of T. van Dijk and
-// J. van de Pol, "Lace: Non-blocking Split Deque for Work-Stealing",
+// here), the split deque of T. van Dijk and J. van de Pol, "Lace:
+// Non-blocking Split Deque for Work-Stealing",
 // Euro-Par 2014, with Chase-Lev's protocol and the orderings of Lê, Pop,
 // Cohen and Zappa Nardelli (PPoPP 2013) on the public part, and the hand-off
 // of publish requests to thieves that go to sleep (deque.c's "Requests",
 // with the part of park.c it relies on). Every access below has the ordering
-// of the same access in deque.c (as of its private list, spool 0.3) and park.c; the
-// function names are theirs without the `deque_` / `park_` prefix.
+// of the same access in deque.c (as of its private list, spool 0.3) and
+// park.c; the function names are theirs without the `deque_` / `park_`
+// prefix.
 //
 // split_deque.cpp includes this file once per variant, inside its own
 // namespace and with SPLIT_DEQUE_WEAKEN set (SD_EXACT, or one SD_*
@@ -32,9 +33,9 @@
 //     index by a CAS of top to top + 1 (seq_cst).
 //  3. The owner polls publish_request (relaxed) at each fork and each pop;
 //     when it is raised, publish moves the older half of the private items
-//     into the ring at split (relaxed stores of the slots, oldest lowest) and
-//     makes them public with a release store of split, then clears the request with an
-//     exchange (acq_rel); only a publication clears it. If the exchange read
+//     into the ring at split (relaxed stores of the slots, oldest lowest)
+//     and makes them public with a release store of split, then clears the
+//     request with an exchange (acq_rel); only a publication clears it. If the exchange read
 //     a request, the owner wakes a sleeper (park_notify: seq_cst fence, read
 //     sleepers, bump the epoch). A public push (a submitted task or a
 //     continuation) stores the item and publishes everything the same way;
@@ -53,9 +54,9 @@
 //     publication's end - top_bound would overflow the ring it reloads top
 //     (acquire: it pairs with the thieves' CAS, so a slot is reused only
 //     after its thief read it); while the ring is still too small it copies
-//     [top_bound, split) into a ring twice the size and publishes that with a seq_cst store of the ring pointer
-//     (R3 below; as a release, it publishes the copied slots). The old ring
-//     goes on the retired list.
+//     [top_bound, split) into a ring twice the size and publishes that with
+//     a seq_cst store of the ring pointer (R3 below; as a release, it
+//     publishes the copied slots). The old ring goes on the retired list.
 //  6. Shrinking (trim, the worker's idle path). With the deque empty (its
 //     private region empty and top, loaded with acquire, equal to split) and
 //     the ring grown, the owner installs a ring of the initial size the same
