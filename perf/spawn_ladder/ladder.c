@@ -104,6 +104,11 @@ NOINLINE static long fib_tls(long n) {
   return fib_tls(fr.arg) + right;
 }
 
+/* Atomic accesses: every one below is relaxed and is the same access, with
+   the same ordering, as in spool.h's inline path (0.2's or the shipped
+   one), so that a step costs what the library's path costs. Here nothing
+   pairs with them: one worker, no thief, no stats reader meanwhile. */
+
 /* ---- spool 0.2's ring, on the words where 0.2 kept it ----
    bottom, split, push_limit, mask and the slots pointer at the offsets of
    0.2's lane: old_bottom, old_split, old_push_limit, unused and head. */
@@ -158,6 +163,7 @@ static int unused_run(void *frame, void **result) {
 
 static inline bool request_standing(spool__lane *lane) {
   const int *request = (const int *)(const void *)((const char *)lane + SPOOL__LANE_REQUEST_OFFSET);
+  /* relaxed: spool.h's request check (thieves' store; none here) */
   return __atomic_load_n(request, __ATOMIC_RELAXED) != 0;
 }
 
@@ -167,6 +173,8 @@ static inline void frame_fields(spool__lane *lane, spool__frame *f, void *arg) {
   __builtin_memcpy((char *)f + offsetof(spool__frame, kind), &word, sizeof word);
   f->fn = unused_run;
   f->arg = arg;
+  /* relaxed: spool.h's state store (a thief's acquire after publication;
+     none here) */
   __atomic_store_n(&f->state, SPOOL__FRAME_PENDING, __ATOMIC_RELAXED);
 }
 
@@ -179,8 +187,10 @@ NOINLINE static long fib_ring_typed(long n) {
   if (b >= lane->old_push_limit || request_standing(lane)) broken("ring full or a request");
   frame_fields(lane, f, f);
   fr.arg = n - 1;
+  /* relaxed: private slots, as in 0.2's spool.h */
   __atomic_store_n(&ring_of(lane)[b & lane->unused], (void *)f, __ATOMIC_RELAXED);
   lane->old_bottom = b + 1;
+  /* relaxed: spool.h's statistics counter (spool_stats_read) */
   __atomic_store_n(&lane->forks, lane->forks + 1, __ATOMIC_RELAXED);
   long right = fib_ring_typed(n - 2);
   lane = spool__lane_self();
@@ -230,6 +240,7 @@ NOINLINE static long fib_list_lean(long n) {
   fr.arg = n - 1;
   f->next = lane->head;
   lane->head = f;
+  /* relaxed: spool.h's statistics counter (spool_stats_read) */
   __atomic_store_n(&lane->forks, lane->forks + 1, __ATOMIC_RELAXED);
   long right = fib_list_lean(n - 2);
   lane = spool__lane_self();

@@ -11,22 +11,7 @@
  *    runs the function at once), and so does the sync. */
 #include "harness.h"
 
-void __real_spool_fork(spool_task *t, spool_fn fn, void *arg);
-int __real_spool_sync(spool_task *t, void **result);
-void __wrap_spool_fork(spool_task *t, spool_fn fn, void *arg);
-int __wrap_spool_sync(spool_task *t, void **result);
-
-static _Atomic uint64_t library_forks, library_syncs;
-
-void __wrap_spool_fork(spool_task *t, spool_fn fn, void *arg) {
-  atomic_fetch_add(&library_forks, 1);
-  __real_spool_fork(t, fn, arg);
-}
-
-int __wrap_spool_sync(spool_task *t, void **result) {
-  atomic_fetch_add(&library_syncs, 1);
-  return __real_spool_sync(t, result);
-}
+#include "library_calls.h"
 
 static int leaf(void *arg, void **result) {
   *result = arg;
@@ -39,8 +24,7 @@ static void test_worker(void) {
   harness_phase("fib(18) on one worker: which calls reach the library");
   spool_executor *ex = harness_executor(1);
   uint64_t f0 = harness_stats(ex).forks;
-  atomic_store(&library_forks, 0);
-  atomic_store(&library_syncs, 0);
+  library_calls_reset();
   void *r = NULL;
   CHECK_EQ(spool_run(ex, harness_fib, HARNESS_PTR(N), &r), SPOOL_OK);
   CHECK_EQ((intptr_t)r, FIB_N);
@@ -75,8 +59,7 @@ static void test_worker_typed(void) {
   harness_phase("typed fib(18) on one worker: which calls reach the library");
   spool_executor *ex = harness_executor(1);
   uint64_t f0 = harness_stats(ex).forks;
-  atomic_store(&library_forks, 0);
-  atomic_store(&library_syncs, 0);
+  library_calls_reset();
   void *r = NULL;
   CHECK_EQ(spool_run(ex, tfib_task, HARNESS_PTR(N), &r), SPOOL_OK);
   CHECK_EQ((intptr_t)r, FIB_N);
@@ -93,8 +76,7 @@ static void test_worker_typed(void) {
 
 static void test_outside(void) {
   harness_phase("fork and sync outside a worker go to the library");
-  atomic_store(&library_forks, 0);
-  atomic_store(&library_syncs, 0);
+  library_calls_reset();
   spool_task t;
   spool_fork(&t, leaf, HARNESS_PTR(55));
   void *r = NULL;
