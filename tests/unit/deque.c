@@ -1,10 +1,30 @@
 /* The deque (runtime/deque.h), single-threaded: LIFO for the owner, FIFO
- * for thieves, the owner-private region and its publication, growth and
- * wrap-around. The concurrent properties are in tests/stress/deque_stress.c
- * and the Relacy model. */
+ * for thieves, the owner-private list and its publication (also out of
+ * memory), growth and wrap-around. The concurrent properties are in
+ * tests/stress/deque_stress.c and the Relacy model. */
 #include <deque.h>
 
+#include "sanitizers.h"
 #include "suite.h"
+
+/* Ring growth out of memory (the publication tests below): the deque's
+   rings come from calloc, which this program replaces, forwarding to
+   glibc's unless failures are armed. Not under ASan or TSan, whose
+   allocators replace calloc themselves. */
+#if defined(TEST_ASAN) || defined(TEST_TSAN)
+#define CALLOC_FAILS 0
+#else
+#define CALLOC_FAILS 1
+static int calloc_failures; /* the next ones fail (armed by a test only) */
+extern void *__libc_calloc(size_t n, size_t size);
+void *calloc(size_t n, size_t size) {
+  if (calloc_failures > 0) {
+    calloc_failures--;
+    return NULL;
+  }
+  return __libc_calloc(n, size);
+}
+#endif
 
 SPOOL_SUITE(deque);
 
@@ -193,6 +213,63 @@ Test(deque, grows_from_a_small_ring) {
     cr_assert_null(deque_pop(&d));
     deque_destroy(&d);
   }
+}
+
+/* A publication that needs a bigger ring and gets no memory publishes the
+   oldest items that fit and keeps the rest private, in order: thieves get
+   the oldest, the owner pops the newest first, nothing is lost or
+   doubled. */
+Test(deque, publication_out_of_memory_publishes_what_fits) {
+#if CALLOC_FAILS
+  deque d;
+  cr_assert(deque_init(&d, 1)); /* room for 2 */
+  for (int i = 0; i < 5; i++)
+    deque_push_private(&d, &items[i]);
+  calloc_failures = 1000;
+  cr_assert(!deque_publish(&d, true)); /* no request to answer */
+  calloc_failures = 0;
+  cr_assert_eq(deque_ring_bytes(&d), sizeof(deque_buffer) + 2 * sizeof(work_item *),
+               "the ring grew although memory ran out");
+  cr_assert_eq(steal_index(&d), 0);
+  cr_assert_eq(steal_index(&d), 1);
+  cr_assert_eq(steal_index(&d), -1, "more was published than fits");
+  for (int i = 4; i >= 2; i--)
+    cr_assert_eq(index_of(deque_pop(&d)), i);
+  cr_assert_null(deque_pop(&d));
+  /* With memory back, the same publication grows the ring. */
+  for (int i = 5; i < 10; i++)
+    deque_push_private(&d, &items[i]);
+  deque_publish(&d, true);
+  for (int i = 5; i < 10; i++)
+    cr_assert_eq(steal_index(&d), i);
+  deque_destroy(&d);
+#else
+  cr_skip_test("the sanitizer's allocator owns calloc");
+#endif
+}
+
+/* A push needs room for the private items and itself (all go public): out
+   of memory it fails and changes nothing. */
+Test(deque, push_out_of_memory_changes_nothing) {
+#if CALLOC_FAILS
+  deque d;
+  cr_assert(deque_init(&d, 1)); /* room for 2 */
+  deque_push_private(&d, &items[0]);
+  deque_push_private(&d, &items[1]);
+  calloc_failures = 1000;
+  bool answered = true;
+  cr_assert(!deque_push(&d, &items[2], &answered));
+  calloc_failures = 0;
+  cr_assert(!answered);
+  cr_assert_eq(steal_index(&d), -1, "a failed push published something");
+  cr_assert_eq(deque_size(&d), 2);
+  cr_assert(deque_take_private_bottom(&d, &items[1]));
+  cr_assert(deque_take_private_bottom(&d, &items[0]));
+  cr_assert_null(deque_pop(&d));
+  deque_destroy(&d);
+#else
+  cr_skip_test("the sanitizer's allocator owns calloc");
+#endif
 }
 
 /* Indices keep growing while the ring is reused: wrap around many times,
