@@ -5,6 +5,10 @@ rest of the traced span: looking for work, spinning, stealing), and the
 steals, suspends and resumes each worker made.
 
     perf/trace_summary.py TRACE.json [...]
+    perf/trace_summary.py --self-test
+
+steal_searches() gives the thief's side of each steal, for the work-span
+analysis (perf/workspan/report.py).
 """
 import json
 import sys
@@ -40,6 +44,34 @@ def worker_times(path):
     return doc, workers
 
 
+def steal_searches(path):
+    """The thief's side of each steal: for every search that ended in a
+    steal, the time (us) from the end of the worker's previous slice (a run
+    or a sleep) to the start of the run that follows the steal. Searches
+    that end in a sleep, a resume or injected work are not counted."""
+    with open(path) as f:
+        doc = json.load(f)
+    searches = []
+    per_worker = {}
+    for e in doc["traceEvents"]:
+        if e.get("ph") != "M":
+            per_worker.setdefault(e["tid"], []).append(e)
+    for events in per_worker.values():
+        depth, since, stolen = 0, None, False
+        for e in events:
+            if e["ph"] == "B":
+                if depth == 0 and since is not None and stolen:  # the stolen item's run
+                    searches.append(e["ts"] - since)
+                depth += 1
+            elif e["ph"] == "E" and depth > 0:
+                depth -= 1
+                if depth == 0:
+                    since, stolen = e["ts"], False
+            elif e["ph"] == "i" and e.get("name") == "steal":
+                stolen = True  # inside a run (a sync that helps): reset at its end
+    return searches
+
+
 def summary_text(path):
     doc, workers = worker_times(path)
     dropped = doc.get("otherData", {}).get("spool_dropped_events", 0)
@@ -52,7 +84,50 @@ def summary_text(path):
     return "\n".join(lines)
 
 
+def self_test():
+    """steal_searches on a hand-written trace; exit status 1 on a wrong
+    answer."""
+    import os
+    import tempfile
+
+    def ev(ph, ts, tid, **kw):
+        return dict(ph=ph, ts=ts, tid=tid, pid=1, **kw)
+    events = [
+        # worker 0: runs, searches 2 us and steals, runs; then searches and
+        # sleeps (no steal: not counted); wakes, steals after 3 us, runs;
+        # then resumes a task without a steal (not counted).
+        ev("B", 0.0, 0, cat="run", name="task"), ev("E", 10.0, 0),
+        ev("i", 11.5, 0, name="steal", s="t"),
+        ev("B", 12.0, 0, cat="run", name="stolen fork frame"), ev("E", 20.0, 0),
+        ev("B", 25.0, 0, cat="idle", name="sleep"), ev("E", 40.0, 0),
+        ev("i", 42.0, 0, name="steal", s="t"),
+        ev("B", 43.0, 0, cat="run", name="stolen fork frame"), ev("E", 50.0, 0),
+        ev("B", 55.0, 0, cat="run", name="resume"), ev("E", 56.0, 0),
+        # worker 1: a steal inside a run (a sync that helps) is not a search;
+        # a search that ends in a resume without a steal is not counted.
+        ev("B", 0.0, 1, cat="run", name="task"), ev("E", 1.0, 1),
+        ev("B", 2.0, 1, cat="run", name="task"),
+        ev("i", 5.0, 1, name="steal", s="t"),
+        ev("B", 5.5, 1, cat="run", name="stolen fork frame"), ev("E", 8.0, 1),
+        ev("E", 9.0, 1),
+        ev("B", 30.0, 1, cat="run", name="resume"), ev("E", 31.0, 1),
+    ]
+    fd, path = tempfile.mkstemp(suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump({"traceEvents": events}, f)
+    try:
+        got = steal_searches(path)
+    finally:
+        os.unlink(path)
+    want = [2.0, 3.0]
+    ok = sorted(got) == want
+    print("trace_summary self-test: searches %s, want %s: %s" % (got, want, "ok" if ok else "WRONG"))
+    return 0 if ok else 1
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(self_test())
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         sys.exit(1)

@@ -10,8 +10,13 @@ prediction for p.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import trace_summary  # noqa: E402  (perf/trace_summary.py)
 
 KERNELS = ("fib", "nqueens", "uts", "integrate")
 QS = ("1", "2", "4", "16", "64", "256")
@@ -27,10 +32,13 @@ def main(argv):
     args = p.parse_args(argv)
     exe = os.path.join(args.build_dir, "perf", "workspan", "perf_workspan")
     records, failed = [], 0
+    traces = tempfile.TemporaryDirectory(prefix="spool-workspan-")
     for kernel in args.kernels.split(","):
+        trace = os.path.join(traces.name, kernel + ".json")
         proc = subprocess.run([exe, "--kernel", kernel, "--size", args.size,
                                "--workers", args.workers.split(",")[-1]],
-                              capture_output=True, text=True, timeout=3600)
+                              capture_output=True, text=True, timeout=3600,
+                              env=dict(os.environ, WORKSPAN_TRACE=trace))
         rec = next((json.loads(l[9:]) for l in proc.stdout.splitlines()
                     if l.startswith("WORKSPAN ")), None)
         if proc.returncode != 0 or rec is None:
@@ -38,6 +46,7 @@ def main(argv):
             print("%s: failed (exit %d) %s" % (kernel, proc.returncode, proc.stderr.strip()),
                   file=sys.stderr)
             continue
+        add_trace_model(rec, trace)
         records.append(rec)
     if records:
         pw = records[0]["workers"]
@@ -58,10 +67,69 @@ def main(argv):
                 r["measured_speedup_1"], meas, pred, 100 * err))
         print("S(q): predicted speed-up over serial at q workers; steal: the measured extra "
               "worker time per steal at %d workers" % pw)
+        print()
+        print("The same model with the steal cost measured directly: the thief's search "
+              "before each steal, from a trace of %d-worker runs" % pw)
+        print("%-10s %7s %9s %9s %9s | %s | %8s %8s %8s %6s" % (
+            "kernel", "steals", "search", "(mean)", "burdened",
+            " ".join("%6s" % ("S(%s)" % q) for q in QS), "meas 1w", "meas %dw" % pw,
+            "pred %dw" % pw, "error"))
+        for r in records:
+            t = r.get("trace_model")
+            if not t:
+                print("%-10s (no steal in the trace)" % r["kernel"])
+                continue
+            meas = t["measured_speedup_p"]
+            err = (t["predicted_speedup_p"] - meas) / meas if meas else float("nan")
+            print("%-10s %7d %7.2fus %7.2fus %9.1f | %s | %8.2f %8.2f %8.2f %+5.0f%%" % (
+                r["kernel"], t["searches"], 1e6 * t["steal_cost_s"],
+                1e6 * t["search_mean_s"], t["burdened_parallelism"],
+                " ".join("%6.2f" % t["predicted_speedup"][q] for q in QS),
+                t["measured_speedup_1"], meas, t["predicted_speedup_p"], 100 * err))
+        print("search: the median time from a thief's previous slice to the run of what it "
+              "stole (the thief's side of a steal only; the victim's publication and its "
+              "sync of the stolen frame are not in it). Times here: the least of the "
+              "samples, not the medians")
+        for r in records:
+            if r.get("trace_text"):
+                print(r["trace_text"])
     if args.out:
         with open(args.out, "w") as f:
             json.dump(records, f, indent=1)
     return 1 if failed else 0
+
+
+def add_trace_model(rec, trace):
+    """The model of perf/workspan/workspan.c again, with the per-steal cost
+    c taken from the trace (the median search that ended in a steal) instead
+    of (p T_p - T_1) / steals, which charges every slowdown of the p-worker
+    runs to the steals."""
+    if not os.path.exists(trace):
+        return
+    searches = trace_summary.steal_searches(trace)
+    rec["trace_text"] = trace_summary.summary_text(trace).replace(trace, "trace of " + rec["kernel"], 1)
+    if not searches:
+        return
+    # The median: a search that also waited for work to exist (the other
+    # worker in a serial stretch) is the span's doing, already in the model;
+    # the mean is printed beside it.
+    c = 1e-6 * statistics.median(searches)
+    # The least of the samples: this VM's speed varies from moment to moment
+    # (a serial loop's mean runs 10-70 % above its best), and the least is
+    # the time of the machine undisturbed, for T_s, T_1 and T_p alike.
+    ts, t1, tp = rec["serial_least_s"], rec["spool_1_least_s"], rec["spool_p_least_s"]
+    p = rec["workers"]
+    span = t1 / rec["parallelism"] if rec["parallelism"] > 0 else t1
+    burdened = span + c * rec["span_forks"]
+
+    def speedup(q):  # T_s / T(q), T(q) = T_1/q + S_b (1 - 1/q)
+        return ts / (t1 / q + burdened * (1 - 1 / q))
+
+    rec["trace_model"] = dict(
+        searches=len(searches), steal_cost_s=c, search_mean_s=1e-6 * statistics.mean(searches),
+        burdened_span_s=burdened, burdened_parallelism=t1 / burdened if burdened > 0 else 0,
+        predicted_speedup={q: speedup(int(q)) for q in QS}, predicted_speedup_p=speedup(p),
+        measured_speedup_1=ts / t1, measured_speedup_p=ts / tp)
 
 
 if __name__ == "__main__":

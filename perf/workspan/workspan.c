@@ -33,6 +33,14 @@
  * and the measured speed-ups T_s / T_1 and T_s / T_p beside the prediction
  * for p, which the model must match (within 10 % is the goal).
  *
+ * c from the totals charges to the steals every slowdown of the p-worker
+ * runs, and this VM's speed varies from moment to moment. So with
+ * WORKSPAN_TRACE=path (perf/workspan/report.py sets it) the first samples
+ * also run on a traced p-worker executor, and the report computes the
+ * model a second time with c measured directly: the median time a thief
+ * searched before a steal (perf/trace_summary.py, steal_searches), and
+ * the least of the samples for T_s, T_1 and T_p.
+ *
  * The instrumented kernels fork exactly where the spool kernels of perf/
  * do (same structure, same cutoffs); they call the instrumentation around
  * spool_fork and spool_sync, so the measured DAG is the one spool ran. */
@@ -55,6 +63,11 @@
 spool_executor *bench_spool;
 static spool_executor *ex_one, *ex_many;
 static unsigned many_workers = 2;
+/* With WORKSPAN_TRACE=path: a p-worker executor that traces to path, run
+   for the first TRACED_SAMPLES samples. perf/workspan/report.py reads the
+   trace for a direct measurement of what a steal costs the thief. */
+static spool_executor *ex_traced;
+enum { TRACED_SAMPLES = 8 };
 
 /* ---- Instrumentation ------------------------------------------------------
  *
@@ -314,6 +327,8 @@ typedef struct analysis {
   double ts[SAMPLES], t1[SAMPLES], tp[SAMPLES], steals[SAMPLES];
   double work[SAMPLES], span[SAMPLES], spawns[SAMPLES];
   double forks;
+  int traced_runs;      /* runs on ex_traced */
+  double traced_steals; /* steals they made (spool_stats) */
 } analysis;
 
 static const char *kernel_name(const analysis *a) {
@@ -343,8 +358,9 @@ static int analysis_compute(void *state) {
   analysis *a = state;
   if (a->n == SAMPLES) return 0; /* enough: further calls are the harness's */
   int i = a->n, rc = 0;
-  for (int step = 0; step < 4 && !rc; step++) {
-    switch ((step + i) % 4) {
+  int steps = ex_traced && i < TRACED_SAMPLES ? 5 : 4;
+  for (int step = 0; step < steps && !rc; step++) {
+    switch ((step + i) % steps) {
     case 0:
       a->ts[i] = timed(a, a->serial, &rc);
       break;
@@ -359,6 +375,16 @@ static int analysis_compute(void *state) {
       a->tp[i] = timed(a, a->spool, &rc);
       spool_stats_read(ex_many, -1, &after);
       a->steals[i] = (double)(after.steals_won - before.steals_won);
+      break;
+    }
+    case 4: {
+      spool_stats before, after;
+      spool_stats_read(ex_traced, -1, &before);
+      bench_spool = ex_traced;
+      (void)timed(a, a->spool, &rc);
+      spool_stats_read(ex_traced, -1, &after);
+      a->traced_steals += (double)(after.steals_won - before.steals_won);
+      a->traced_runs++;
       break;
     }
     default: {
@@ -439,8 +465,10 @@ static void analysis_report(void *state, double median_seconds, bench_report *r)
   for (int k = 0; k < 6; k++)
     printf("%s\"%u\":%.6g", k ? "," : "", qs[k], ts / predicted_time(t1, burdened, qs[k]));
   printf("},\"predicted_speedup_p\":%.6g,\"measured_speedup_1\":%.6g,"
-         "\"measured_speedup_p\":%.6g}\n",
-         ts / predicted_time(t1, burdened, p), ts / t1, ts / tp);
+         "\"measured_speedup_p\":%.6g,\"traced_runs\":%d,\"traced_steals\":%.9g,"
+         "\"serial_least_s\":%.9g,\"spool_1_least_s\":%.9g,\"spool_p_least_s\":%.9g}\n",
+         ts / predicted_time(t1, burdened, p), ts / t1, ts / tp, a->traced_runs, a->traced_steals,
+         least_of(a->ts, n), least_of(a->t1, n), least_of(a->tp, n));
   add(r, "parallelism", parallelism);
   add(r, "burdened_parallelism", burdened > 0 ? t1 / burdened : 0);
   add(r, "predicted_speedup_16", ts / predicted_time(t1, burdened, 16));
@@ -498,6 +526,15 @@ static int workspan_start(unsigned workers, char *err, size_t errlen) {
     rc = spool_executor_create(&ex_many, &c);
     if (rc) spool_executor_destroy(ex_one);
   }
+  const char *trace = getenv("WORKSPAN_TRACE");
+  if (!rc && trace && *trace) {
+    c.trace_path = trace;
+    rc = spool_executor_create(&ex_traced, &c);
+    if (rc) {
+      spool_executor_destroy(ex_one);
+      spool_executor_destroy(ex_many);
+    }
+  }
   if (rc) snprintf(err, errlen, "spool_executor_create: %s", spool_strerror(rc));
   return rc;
 }
@@ -505,6 +542,7 @@ static int workspan_start(unsigned workers, char *err, size_t errlen) {
 static void workspan_stop(void) {
   spool_executor_destroy(ex_one);
   spool_executor_destroy(ex_many);
+  spool_executor_destroy(ex_traced); /* writes the trace */
 }
 
 static const char *workspan_version(void) {
