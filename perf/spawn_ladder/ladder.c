@@ -29,8 +29,10 @@
  *   typed           SPOOL_FORK / SPOOL_SYNC as shipped
  *   list: lean      a prototype: what a fork would still have to write if
  *                   publication filled in kind, tag, state and argument
+ *   list: unchecked list: +link with no test at the sync: the floor of a
+ *                   private list reached through the lane
  *
- * Safety: the ring steps and the list prototype push and pop in balanced
+ * Safety: the ring steps and the list prototypes push and pop in balanced
  * pairs on the lane of a ONE-worker executor, inside one task, so no thief
  * exists; the ring steps borrow the lane's old words and head (restored
  * when the step returns). That is only sound because nothing else runs on
@@ -219,6 +221,25 @@ NOINLINE static long fib_list_link(long n) {
   return fib_list_link(fr.arg) + right;
 }
 
+/* The floor of a private list reached through the lane: list: +link with
+   no test at the sync (the frame is assumed to be the head). Unsound in a
+   runtime (a stolen or published frame would be unlinked), sound here (one
+   worker, no thief, no publication). What remains is the two thread-local
+   reads and the head's round trip through memory at each fork and sync. */
+NOINLINE static long fib_list_unchecked(long n) {
+  if (n < 2) return n;
+  step_frame fr;
+  spool__frame *f = (spool__frame *)(void *)&fr.task;
+  spool__lane *lane = spool__lane_self();
+  fr.arg = n - 1;
+  f->next = lane->head;
+  lane->head = f;
+  long right = fib_list_unchecked(n - 2);
+  lane = spool__lane_self();
+  lane->head = f->next;
+  return fib_list_unchecked(fr.arg) + right;
+}
+
 static long fib_typed(long n);
 SPOOL_FORKABLE(long, fib_typed, long);
 
@@ -270,6 +291,7 @@ static const step steps[] = {
     {"list: +link", "list_link", fib_list_link, 3, false},
     {"typed (shipped)", "typed", fib_typed, 7, false},
     {"list: lean (prototype)", "list_lean", fib_list_lean, 7, false},
+    {"list: unchecked (floor)", "list_unchecked", fib_list_unchecked, 7, false},
 };
 enum { STEPS = sizeof steps / sizeof steps[0], MAX_REPS = 101 };
 
