@@ -205,9 +205,20 @@ void fiber_forget(fiber *f) {
   f->annotated = false;
 }
 
+static fiber *fiber_prepare(fiber *f, fiber_entry entry);
+
 fiber *fiber_acquire(fiber_cache *c, fiber_entry entry) {
   fiber *f = fiber_cache_take(c);
-  if (!f) return NULL;
+  return f ? fiber_prepare(f, entry) : NULL;
+}
+
+fiber *fiber_acquire_beyond_cap(fiber_cache *c, fiber_entry entry) {
+  fiber *f = fiber_cache_take_beyond_cap(c);
+  return f ? fiber_prepare(f, entry) : NULL;
+}
+
+/* Makes a stack from the cache ready to be switched to, calling entry. */
+static fiber *fiber_prepare(fiber *f, fiber_entry entry) {
   if (!f->annotated) {
     annotate_new_stack(f);
   } else {

@@ -104,6 +104,10 @@ void fiber_exit_thread(fiber *self);
    source is at max_fibers (errno EAGAIN) or mapping failed (ENOMEM). */
 fiber *fiber_acquire(fiber_cache *c, fiber_entry entry);
 
+/* The same, past max_fibers if need be (NULL only when mapping failed):
+   see fiber_cache_take_beyond_cap(). */
+fiber *fiber_acquire_beyond_cap(fiber_cache *c, fiber_entry entry);
+
 /* Gives a fiber back (no longer live). It must not be running, and must
    not be resumed afterwards; an abandoned fiber may be released by
    whichever fiber runs after it. Its stack's contents are lost. */

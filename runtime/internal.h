@@ -271,6 +271,9 @@ work_item *worker_find_work(worker *self);
 /* Runs other work while `done(arg)` is false; used by waits inside tasks
    that must not block the worker. Returns the worker it is on afterwards. */
 worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg);
+/* One step of it: runs one item found, or idles once (until woken or
+   done(arg)). Returns the worker it is on afterwards. */
+worker *worker_help_once(worker *self, bool (*done)(void *arg), void *arg);
 /* Before a worker blocks its thread or parks a task: publish its private
    region and wake a sleeper if it leaves work in its deque. */
 void worker_before_block(worker *self);

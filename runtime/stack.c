@@ -160,9 +160,17 @@ static fiber *stack_map(fiber_source *s) {
   return f;
 }
 
-fiber *fiber_cache_take(fiber_cache *c) {
+/* Live count +1 even past the cap (fiber_cache_take_beyond_cap()). */
+static void live_add(fiber_source *s) {
+  /* relaxed: see live_try_add() */
+  atomic_fetch_add_explicit(&s->live, 1, memory_order_relaxed);
+}
+
+static fiber *cache_take(fiber_cache *c, bool capped) {
   fiber_source *s = c->source;
-  if (!live_try_add(s)) {
+  if (!capped) {
+    live_add(s);
+  } else if (!live_try_add(s)) {
     errno = EAGAIN;
     return NULL;
   }
@@ -181,6 +189,14 @@ fiber *fiber_cache_take(fiber_cache *c) {
   }
   f->next = NULL;
   return f;
+}
+
+fiber *fiber_cache_take(fiber_cache *c) {
+  return cache_take(c, true);
+}
+
+fiber *fiber_cache_take_beyond_cap(fiber_cache *c) {
+  return cache_take(c, false);
 }
 
 void fiber_cache_put(fiber_cache *c, fiber *f) {

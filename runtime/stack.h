@@ -106,6 +106,12 @@ void fiber_cache_destroy(fiber_cache *c);
    for a new mapping). Use fiber_acquire(), which prepares the fiber. */
 struct fiber *fiber_cache_take(fiber_cache *c);
 
+/* The same without the cap (NULL only with ENOMEM): for a nested wait that
+   would otherwise overflow its stack (suspend.c, "Depth at the cap"). The
+   live count may then exceed max_fibers; takes with the cap are refused
+   until it is back below. */
+struct fiber *fiber_cache_take_beyond_cap(fiber_cache *c);
+
 /* Puts a stack back (no longer live): into the cache, spilling a batch to
    the pool when the cache is full. The fiber must not be running. */
 void fiber_cache_put(fiber_cache *c, struct fiber *f);

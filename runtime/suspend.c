@@ -56,6 +56,17 @@
  * began; and the loop polls the injection queues now and then even while
  * its deque has work (worker.c), so outside work is reached too.
  *
+ * Depth at the cap. Each nested wait runs the next item on the same stack,
+ * and that item may wait nested in turn: a stack of such waits as deep as
+ * the queued work, which overflowed the stack (tests/suspend/cap_depth.c).
+ * So a nested wait whose stack is three quarters used (the limit of inline
+ * runs, stack_has_room_for_inline) parks it anyway, on a fiber taken
+ * beyond the cap, as a resume from a nested loop parks it: through its
+ * newest nested wait, resumed when that wait's events are done. That costs
+ * one fiber past max_fibers per stack filled with nested waits (counted in
+ * the fiber source's live count, so capped takes stay refused meanwhile);
+ * only when no mapping is left does the wait go on nested.
+ *
  * What can still wait for ever at the cap: a nested wait whose events
  * depend on work beneath it on its own stack (a task it interrupted, and
  * which can only go on once the wait returns). The runtime cannot tell that
@@ -173,7 +184,21 @@ worker *nested_wait_run(worker *self, nested_wait *nw) {
   nw->below = me->data;
   me->data = nw;
   STAT_ADD(self, nested_waits, 1);
-  self = worker_help_until(self, nested_wait_over, nw);
+  while (!nested_wait_over(nw)) {
+    /* Depth at the cap (file comment): with three quarters of the stack
+       used, park it beyond the cap rather than run more on it. nw is the
+       newest nested wait on this fiber (any newer one has returned), so
+       the park is the one continuation_resume() makes, through nw. */
+    if (!stack_has_room_for_inline(self)) {
+      fiber *next = fiber_acquire_beyond_cap(&self->fibers, worker_loop_entry);
+      if (next) {
+        self = suspend_park(self, &nw->c, next);
+        continue; /* resumed once nw's events are done: over */
+      }
+      /* No mapping left: go on nested (an overflow is caught and named). */
+    }
+    self = worker_help_once(self, nested_wait_over, nw);
+  }
   me->data = nw->below;
   return self;
 }

@@ -195,17 +195,21 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
   return true;
 }
 
-worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
-  while (!done(arg)) {
-    work_item *item = worker_find_work(self);
-    if (item) {
-      trace_run_begin(self, item->kind);
-      self = work_item_run(item, self); /* may return on another worker */
-      trace_run_end(self);
-      continue;
-    }
-    worker_idle(self, done, arg);
+worker *worker_help_once(worker *self, bool (*done)(void *arg), void *arg) {
+  work_item *item = worker_find_work(self);
+  if (item) {
+    trace_run_begin(self, item->kind);
+    self = work_item_run(item, self); /* may return on another worker */
+    trace_run_end(self);
+    return self;
   }
+  worker_idle(self, done, arg);
+  return self;
+}
+
+worker *worker_help_until(worker *self, bool (*done)(void *arg), void *arg) {
+  while (!done(arg))
+    self = worker_help_once(self, done, arg);
   return self;
 }
 

@@ -30,9 +30,10 @@
 /* Under clang's ThreadSanitizer each parked fiber costs about 6 mappings,
    not 2 (its own trace parts and context, measured: 2,000 parked tasks
    took 12,100 mappings, and about 5 per fiber stay mapped after the
-   executor is destroyed, for TSan to reuse); at 20,000 and at 10,000 nodes
-   TSan itself fails to mmap (vm.max_map_count = 65530). So 5,000 nodes
-   there, about 2 minutes on the development machine. */
+   executor is destroyed, for TSan to reuse), so a TSan build's default
+   cap is 8191 (runtime/config.c; tests/suspend/map_budget.c), below
+   20,000. 5,000 nodes there park at once within it, about 2 minutes on
+   the development machine. */
 #define NODES_TSAN 5000
 #define MAX_DEPS   8
 #define LOCAL_SPAN 16

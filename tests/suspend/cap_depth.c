@@ -1,0 +1,83 @@
+/* Nested waits at the fiber cap never overflow the stack.
+ *
+ * At the max_fibers cap a wait cannot park its task: it waits nested,
+ * running other queued work on the same stack, and that work may wait
+ * nested in turn. With thousands of waiting tasks queued, the nesting grew
+ * until the stack overflowed (found by tests/stress/group_stress.c at
+ * SPOOL_STRESS_SCALE=4 with a cap of 16, or under ThreadSanitizer). Now a
+ * nested wait with three quarters of its stack used parks the stack beyond
+ * the cap and goes on on a fresh one.
+ *
+ * One worker, max_fibers = 1, 64 KiB stacks: TASKS tasks each yield on one
+ * created future (the gate), which main completes once every task has
+ * started. The first parks, the second waits nested on the next loop
+ * fiber and runs the third there, and so on: about 50 levels fill a 64 KiB
+ * stack, so TASKS levels would overflow it many times over. Checks: every
+ * task started while the gate was still open and returned 0 after it
+ * closed; the cap was reached (nested_waits > 0); stacks were parked
+ * beyond it (more tasks parked at once than the cap, once all started).
+ * Then the same with the waits as spool_yield_wait(..., timeout) (a
+ * cooperative wait with a timer). Before the fix: "a task overflowed its
+ * fiber stack", and abort. */
+#include "harness.h"
+
+#define TASKS 3000
+#define CAP   1
+
+static spool_future *gate;
+static _Atomic int started, finished_early;
+static bool timed;
+
+static int wait_on_gate(void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  atomic_fetch_add(&started, 1);
+  int rc;
+  if (timed) {
+    rc = spool_yield_wait(&gate, 1, 600.0, SPOOL_ALL_COMPLETED, NULL);
+  } else {
+    rc = spool_future_yield_until_done(gate);
+  }
+  if (!spool_future_done(gate)) atomic_fetch_add(&finished_early, 1);
+  return rc;
+}
+
+static void run_round(bool timed_waits) {
+  timed = timed_waits;
+  atomic_store(&started, 0);
+  atomic_store(&finished_early, 0);
+  spool_executor *ex =
+      harness_executor_opt(1, (harness_options){.max_fibers = CAP, .fiber_stack_size = 64 << 10});
+  gate = harness_created();
+  spool_future **fs = calloc(TASKS, sizeof *fs);
+  if (!fs) abort();
+  for (int i = 0; i < TASKS; i++)
+    fs[i] = harness_submit(ex, wait_on_gate, NULL);
+  CHECK(HARNESS_UNTIL(atomic_load(&started) == TASKS, 120));
+  spool_stats s = harness_stats(ex);
+  printf("%s waits: %llu nested, %llu parked at once (cap %d)\n", timed_waits ? "timed" : "plain",
+         (unsigned long long)s.nested_waits, (unsigned long long)(s.suspends - s.resumes), CAP);
+  CHECK(s.nested_waits > 0);           /* the cap was reached */
+  CHECK(s.suspends - s.resumes > CAP); /* and stacks parked beyond it */
+  CHECK(spool_future_set_result(gate, NULL) == SPOOL_OK);
+  int ok = 0;
+  for (int i = 0; i < TASKS; i++) {
+    ok += harness_result(fs[i], SPOOL_FOREVER) == 0;
+    spool_future_release(fs[i]);
+  }
+  CHECK_EQ(ok, TASKS);
+  CHECK_EQ(atomic_load(&finished_early), 0);
+  CHECK(spool_join(ex, SPOOL_FOREVER) == SPOOL_OK);
+  spool_future_release(gate);
+  free(fs);
+  spool_executor_destroy(ex);
+}
+
+int main(void) {
+  harness_phase_limited("plain waits", 300);
+  run_round(false);
+  harness_phase_limited("timed waits", 300);
+  run_round(true);
+  harness_watchdog_off();
+  return harness_report();
+}
