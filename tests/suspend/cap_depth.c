@@ -17,7 +17,8 @@
  * closed; the cap was reached (nested_waits > 0); stacks were parked
  * beyond it (more tasks parked at once than the cap, once all started).
  * Then the same with the waits as spool_yield_wait(..., timeout) (a
- * cooperative wait with a timer). Before the fix: "a task overflowed its
+ * cooperative wait with a timer), and both again on two workers
+ * (SPOOL_STRESS_SCALE rounds). Before the fix: "a task overflowed its
  * fiber stack", and abort. */
 #include "harness.h"
 
@@ -34,7 +35,8 @@ static int wait_on_gate(void *arg, void **result) {
   atomic_fetch_add(&started, 1);
   int rc;
   if (timed) {
-    rc = spool_yield_wait(&gate, 1, 600.0, SPOOL_ALL_COMPLETED, NULL);
+    spool_future *own[1] = {gate}; /* the wait reorders its array: one per task */
+    rc = spool_yield_wait(own, 1, 600.0, SPOOL_ALL_COMPLETED, NULL);
   } else {
     rc = spool_future_yield_until_done(gate);
   }
@@ -42,12 +44,12 @@ static int wait_on_gate(void *arg, void **result) {
   return rc;
 }
 
-static void run_round(bool timed_waits) {
+static void run_round(unsigned workers, bool timed_waits) {
   timed = timed_waits;
   atomic_store(&started, 0);
   atomic_store(&finished_early, 0);
-  spool_executor *ex =
-      harness_executor_opt(1, (harness_options){.max_fibers = CAP, .fiber_stack_size = 64 << 10});
+  spool_executor *ex = harness_executor_opt(
+      workers, (harness_options){.max_fibers = CAP, .fiber_stack_size = 64 << 10});
   gate = harness_created();
   spool_future **fs = calloc(TASKS, sizeof *fs);
   if (!fs) abort();
@@ -55,8 +57,9 @@ static void run_round(bool timed_waits) {
     fs[i] = harness_submit(ex, wait_on_gate, NULL);
   CHECK(HARNESS_UNTIL(atomic_load(&started) == TASKS, 120));
   spool_stats s = harness_stats(ex);
-  printf("%s waits: %llu nested, %llu parked at once (cap %d)\n", timed_waits ? "timed" : "plain",
-         (unsigned long long)s.nested_waits, (unsigned long long)(s.suspends - s.resumes), CAP);
+  printf("%u worker(s), %s waits: %llu nested, %llu parked at once (cap %d)\n", workers,
+         timed_waits ? "timed" : "plain", (unsigned long long)s.nested_waits,
+         (unsigned long long)(s.suspends - s.resumes), CAP);
   CHECK(s.nested_waits > 0);           /* the cap was reached */
   CHECK(s.suspends - s.resumes > CAP); /* and stacks parked beyond it */
   CHECK(spool_future_set_result(gate, NULL) == SPOOL_OK);
@@ -74,10 +77,18 @@ static void run_round(bool timed_waits) {
 }
 
 int main(void) {
-  harness_phase_limited("plain waits", 300);
-  run_round(false);
-  harness_phase_limited("timed waits", 300);
-  run_round(true);
+  harness_phase_limited("plain waits, one worker", 300);
+  run_round(1, false);
+  harness_phase_limited("timed waits, one worker", 300);
+  run_round(1, true);
+  /* Two workers: the nesting is shared out, parks and resumes cross
+     threads; every round of SPOOL_STRESS_SCALE. */
+  for (unsigned r = 0; r < harness_scale(); r++) {
+    harness_phase_limited("plain waits, two workers", 300);
+    run_round(2, false);
+    harness_phase_limited("timed waits, two workers", 300);
+    run_round(2, true);
+  }
   harness_watchdog_off();
   return harness_report();
 }
