@@ -3,7 +3,10 @@
 method is described in perf/workspan/workspan.c): for each kernel its
 parallelism, burdened parallelism, the speed-up over serial it predicts at
 1 to 256 workers, and the measured speed-ups at 1 and p workers beside the
-prediction for p.
+prediction for p. A second table: the same model with the per-steal cost
+measured from a trace of p-worker runs (the thief's median search before a
+steal) and the least of the samples; then each worker's time busy,
+searching and asleep in that trace.
 
     perf/run --workspan [--size small|full|large] [--workers P] [--out FILE]
 """
@@ -69,7 +72,7 @@ def main(argv):
               "worker time per steal at %d workers" % pw)
         print()
         print("The same model with the steal cost measured directly: the thief's search "
-              "before each steal, from a trace of %d-worker runs" % pw)
+              "before a steal (median), from a trace of %d-worker runs" % pw)
         print("%-10s %7s %9s %9s %9s | %s | %8s %8s %8s %6s" % (
             "kernel", "steals", "search", "(mean)", "burdened",
             " ".join("%6s" % ("S(%s)" % q) for q in QS), "meas 1w", "meas %dw" % pw,
