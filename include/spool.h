@@ -467,9 +467,9 @@ void spool_as_completed_end(spool_as_completed *it);
  * waiting task's own stack until the futures are done (counted in
  * spool_stats.nested_waits). That work may wait nested in turn; once
  * nested waits have used three quarters of a stack, the stack is parked
- * anyway and the worker goes on on a fresh one, so nesting never overflows
- * a stack: one fiber beyond the cap per stack filled this way (suspends -
- * resumes can then exceed max_fibers by that much). Nested waits always
+ * anyway and the worker goes on on a fresh one, so nested waits do not
+ * pile up into an overflow: one fiber beyond the cap per stack filled this
+ * way (suspends - resumes can then exceed max_fibers by that much). Nested waits always
  * make progress: each resume of a waiting task ends a wait, and outside
  * work is reached.
  * But a nested wait can wait FOR EVER when its futures depend on work

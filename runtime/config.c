@@ -35,7 +35,10 @@
    mappings per parked task with clang 14). With the divisor 2 there, TSan
    itself failed to mmap once some 10,000 tasks were parked, long before
    the cap; so such a build divides by 6 (8191 with the default map
-   count). ASan and valgrind add no mapping per fiber. */
+   count). Valgrind and ASan (clang 14, whose detect_stack_use_after_return
+   is off by default; with it on, each fiber may map a fake stack) add no
+   mapping per fiber; tests/suspend/map_budget.c measures it in each
+   build. */
 #define MAP_COUNT_PATH          "/proc/sys/vm/max_map_count"
 #define MAP_COUNT_LINUX_DEFAULT 65530ull
 #define MAP_RESERVE_MIN         4096ull

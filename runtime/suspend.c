@@ -64,8 +64,13 @@
  * beyond the cap, as a resume from a nested loop parks it: through its
  * newest nested wait, resumed when that wait's events are done. That costs
  * one fiber past max_fibers per stack filled with nested waits (counted in
- * the fiber source's live count, so capped takes stay refused meanwhile);
- * only when no mapping is left does the wait go on nested.
+ * the fiber source's live count, so capped takes stay refused meanwhile),
+ * taken from the quarter of the mappings the default cap leaves to the
+ * program; nothing bounds their number but the waiting work. When no
+ * mapping is left the wait goes on nested (and under ThreadSanitizer,
+ * whose own mmap for the fiber fails first, the program aborts). The
+ * check runs before each item: an item that itself needs more than the
+ * last quarter of the stack can still overflow it, as anywhere.
  *
  * What can still wait for ever at the cap: a nested wait whose events
  * depend on work beneath it on its own stack (a task it interrupted, and
@@ -189,7 +194,8 @@ worker *nested_wait_run(worker *self, nested_wait *nw) {
        used, park it beyond the cap rather than run more on it. nw is the
        newest nested wait on this fiber (any newer one has returned), so
        the park is the one continuation_resume() makes, through nw. */
-    if (!stack_has_room_for_inline(self)) {
+    if (me != &self->thread_fiber && !stack_has_room_for_inline(self)) {
+      /* (A thread's own stack, an initializer's, is never parked.) */
       fiber *next = fiber_acquire_beyond_cap(&self->fibers, worker_loop_entry);
       if (next) {
         self = suspend_park(self, &nw->c, next);

@@ -17,7 +17,10 @@
  * closed; the cap was reached (nested_waits > 0); stacks were parked
  * beyond it (more tasks parked at once than the cap, once all started).
  * Then the same with the waits as spool_yield_wait(..., timeout) (a
- * cooperative wait with a timer), and both again on two workers
+ * cooperative wait with a timer), once with a timeout that never expires
+ * and once with 50 ms, so that the timers resume the waits (parked stacks
+ * and nested waits alike) while the gate is still closed: every task must
+ * see SPOOL_ETIMEDOUT and return. All three again on two workers
  * (SPOOL_STRESS_SCALE rounds). Before the fix: "a task overflowed its
  * fiber stack", and abort. */
 #include "harness.h"
@@ -25,29 +28,42 @@
 #define TASKS 3000
 #define CAP   1
 
+typedef enum mode {
+  PLAIN,     /* spool_future_yield_until_done */
+  TIMED,     /* spool_yield_wait with a timeout that never expires */
+  TIMING_OUT /* spool_yield_wait whose timers fire, the gate still open */
+} mode;
+static const char *const mode_name[] = {"plain", "timed", "timing-out"};
+
 static spool_future *gate;
-static _Atomic int started, finished_early;
-static bool timed;
+static _Atomic int started, finished_early, timed_out;
+static mode waits;
 
 static int wait_on_gate(void *arg, void **result) {
   (void)arg;
   (void)result;
   atomic_fetch_add(&started, 1);
-  int rc;
-  if (timed) {
-    spool_future *own[1] = {gate}; /* the wait reorders its array: one per task */
-    rc = spool_yield_wait(own, 1, 600.0, SPOOL_ALL_COMPLETED, NULL);
-  } else {
-    rc = spool_future_yield_until_done(gate);
+  if (waits == PLAIN) {
+    int rc = spool_future_yield_until_done(gate);
+    if (!spool_future_done(gate)) atomic_fetch_add(&finished_early, 1);
+    return rc;
+  }
+  spool_future *own[1] = {gate}; /* the wait reorders its array: one per task */
+  int rc = spool_yield_wait(own, 1, waits == TIMED ? 600.0 : 0.05, SPOOL_ALL_COMPLETED, NULL);
+  if (waits == TIMING_OUT) {
+    /* Resumed by its timer (the gate opens after every task returned). */
+    if (rc == SPOOL_ETIMEDOUT && !spool_future_done(gate)) atomic_fetch_add(&timed_out, 1);
+    return 0;
   }
   if (!spool_future_done(gate)) atomic_fetch_add(&finished_early, 1);
   return rc;
 }
 
-static void run_round(unsigned workers, bool timed_waits) {
-  timed = timed_waits;
+static void run_round(unsigned workers, mode m) {
+  waits = m;
   atomic_store(&started, 0);
   atomic_store(&finished_early, 0);
+  atomic_store(&timed_out, 0);
   spool_executor *ex = harness_executor_opt(
       workers, (harness_options){.max_fibers = CAP, .fiber_stack_size = 64 << 10});
   gate = harness_created();
@@ -56,12 +72,31 @@ static void run_round(unsigned workers, bool timed_waits) {
   for (int i = 0; i < TASKS; i++)
     fs[i] = harness_submit(ex, wait_on_gate, NULL);
   CHECK(HARNESS_UNTIL(atomic_load(&started) == TASKS, 120));
+  if (m == TIMING_OUT) {
+    /* Every wait ends by its timer, parked stacks included. */
+    int ok = 0;
+    for (int i = 0; i < TASKS; i++)
+      ok += harness_result(fs[i], SPOOL_FOREVER) == 0;
+    CHECK_EQ(ok, TASKS);
+    CHECK_EQ(atomic_load(&timed_out), TASKS);
+  }
   spool_stats s = harness_stats(ex);
-  printf("%u worker(s), %s waits: %llu nested, %llu parked at once (cap %d)\n", workers,
-         timed_waits ? "timed" : "plain", (unsigned long long)s.nested_waits,
+  uint64_t suspends = s.suspends; /* parks so far (all resumed when timing out) */
+  printf("%u worker(s), %s waits: %llu nested, %llu parks, %llu parked at once (cap %d)", workers,
+         mode_name[m], (unsigned long long)s.nested_waits, (unsigned long long)suspends,
          (unsigned long long)(s.suspends - s.resumes), CAP);
-  CHECK(s.nested_waits > 0);           /* the cap was reached */
-  CHECK(s.suspends - s.resumes > CAP); /* and stacks parked beyond it */
+  if (workers > 1) { /* information only: the round does not require both to take part */
+    spool_stats w1;
+    if (spool_stats_read(ex, 1, &w1) == SPOOL_OK)
+      printf("; worker 1 ran %llu tasks, resumed %llu", (unsigned long long)w1.tasks_run,
+             (unsigned long long)w1.resumes);
+  }
+  printf("\n");
+  CHECK(s.nested_waits > 0); /* the cap was reached */
+  if (m == TIMING_OUT)
+    CHECK(suspends > CAP); /* stacks were parked beyond it */
+  else
+    CHECK(s.suspends - s.resumes > CAP); /* and stacks are parked beyond it */
   CHECK(spool_future_set_result(gate, NULL) == SPOOL_OK);
   int ok = 0;
   for (int i = 0; i < TASKS; i++) {
@@ -78,16 +113,21 @@ static void run_round(unsigned workers, bool timed_waits) {
 
 int main(void) {
   harness_phase_limited("plain waits, one worker", 300);
-  run_round(1, false);
+  run_round(1, PLAIN);
   harness_phase_limited("timed waits, one worker", 300);
-  run_round(1, true);
-  /* Two workers: the nesting is shared out, parks and resumes cross
-     threads; every round of SPOOL_STRESS_SCALE. */
+  run_round(1, TIMED);
+  harness_phase_limited("timing-out waits, one worker", 300);
+  run_round(1, TIMING_OUT);
+  /* Two workers: the nesting is shared out, and parks and resumes may
+     cross threads (the output says whether worker 1 took part; it is not
+     required); every round of SPOOL_STRESS_SCALE. */
   for (unsigned r = 0; r < harness_scale(); r++) {
     harness_phase_limited("plain waits, two workers", 300);
-    run_round(2, false);
+    run_round(2, PLAIN);
     harness_phase_limited("timed waits, two workers", 300);
-    run_round(2, true);
+    run_round(2, TIMED);
+    harness_phase_limited("timing-out waits, two workers", 300);
+    run_round(2, TIMING_OUT);
   }
   harness_watchdog_off();
   return harness_report();
