@@ -98,12 +98,7 @@ static void run_round(unsigned workers, mode m) {
   else
     CHECK(s.suspends - s.resumes > CAP); /* and stacks are parked beyond it */
   CHECK(spool_future_set_result(gate, NULL) == SPOOL_OK);
-  int ok = 0;
-  for (int i = 0; i < TASKS; i++) {
-    ok += harness_result(fs[i], SPOOL_FOREVER) == 0;
-    spool_future_release(fs[i]);
-  }
-  CHECK_EQ(ok, TASKS);
+  CHECK_EQ(harness_collect_zeros(fs, TASKS), TASKS);
   CHECK_EQ(atomic_load(&finished_early), 0);
   CHECK(spool_join(ex, SPOOL_FOREVER) == SPOOL_OK);
   spool_future_release(gate);

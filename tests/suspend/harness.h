@@ -313,6 +313,17 @@ static inline intptr_t harness_result(spool_future *f, double timeout) {
   return (intptr_t)r;
 }
 
+/* Waits for each of fs[0..n), releases it, and returns how many returned
+   0 with SPOOL_OK. */
+static inline unsigned harness_collect_zeros(spool_future **fs, unsigned n) {
+  unsigned zeros = 0;
+  for (unsigned i = 0; i < n; i++) {
+    zeros += harness_result(fs[i], SPOOL_FOREVER) == 0;
+    spool_future_release(fs[i]);
+  }
+  return zeros;
+}
+
 #define HARNESS_PTR(v) ((void *)(intptr_t)(v))
 
 /* ---- fib, the fork-join workhorse of the tests ---------------------------- */

@@ -110,12 +110,7 @@ int main(void) {
 
   harness_phase_limited("unpark", 1200);
   CHECK(spool_future_set_result(gate, NULL) == SPOOL_OK);
-  unsigned finished = 0;
-  for (unsigned i = 0; i < parked; i++) {
-    finished += harness_result(futures[i], SPOOL_FOREVER) == 0;
-    spool_future_release(futures[i]);
-  }
-  CHECK_EQ(finished, parked);
+  CHECK_EQ(harness_collect_zeros(futures, parked), parked);
   CHECK(spool_join(ex, -1) == SPOOL_OK);
   spool_future_release(gate);
   spool_executor_destroy(ex);
