@@ -70,7 +70,7 @@ BINARIES = {
 # The kernels whose time is compared against the serial version at each
 # worker count.
 LOOPS = ("stream", "stencil", "mandel")
-SCALING = ("fib", "nqueens", "uts", "sort", "matmul", "integrate") + LOOPS
+SCALING = ("fib", "nqueens", "queens", "uts", "sort", "matmul", "integrate") + LOOPS
 
 
 class Micro:

@@ -9,6 +9,7 @@
 #include "loops.h"
 #include "matmul.h"
 #include "nqueens.h"
+#include "queens.h"
 #include "sort.h"
 #include "uts.h"
 
@@ -37,6 +38,7 @@ static const bench_kernel omp_kernels[] = {
     {&fib_problem, fib_compute_omp},
     {&spawn_problem, fib_compute_omp},
     {&nqueens_problem, nqueens_compute_omp},
+    {&queens_problem, queens_compute_omp},
     {&uts_problem, uts_compute_omp},
     {&sort_problem, sort_compute_omp},
     {&matmul_problem, matmul_compute_omp},

@@ -5,6 +5,7 @@
 #include "loops.h"
 #include "matmul.h"
 #include "nqueens.h"
+#include "queens.h"
 #include "sort.h"
 #include "uts.h"
 
@@ -27,6 +28,7 @@ static const bench_kernel serial_kernels[] = {
        inline into itself: reported beside the noinline baseline. */
     {&fib_plain_problem, fib_compute_serial_plain},
     {&nqueens_problem, nqueens_compute_serial},
+    {&queens_problem, queens_compute_serial},
     {&uts_problem, uts_compute_serial},
     {&sort_problem, sort_compute_serial},
     {&matmul_problem, matmul_compute_serial},

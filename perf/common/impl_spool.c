@@ -10,6 +10,7 @@
 #include "matmul.h"
 #include "micro.h"
 #include "nqueens.h"
+#include "queens.h"
 #include "sort.h"
 #include "uts.h"
 
@@ -45,6 +46,7 @@ static const bench_kernel spool_kernels[] = {
     {&fib_problem, fib_compute_spool},
     {&spawn_problem, fib_compute_spool},
     {&nqueens_problem, nqueens_compute_spool},
+    {&queens_problem, queens_compute_spool},
     {&uts_problem, uts_compute_spool},
     {&sort_problem, sort_compute_spool},
     {&matmul_problem, matmul_compute_spool},

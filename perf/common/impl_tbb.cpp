@@ -13,6 +13,7 @@
 #include "matmul.h"
 #include "micro.h"
 #include "nqueens.h"
+#include "queens.h"
 #include "sort.h"
 #include "uts.h"
 
@@ -54,10 +55,13 @@ static unsigned tbb_worker_slots(void) {
   return static_cast<unsigned>(std::max(tbb_arena->max_concurrency(), 1));
 }
 
+// One kernel per line (clang-format would pack thirteen and more).
+// clang-format off
 static const bench_kernel tbb_kernels[] = {
     {&fib_problem, fib_compute_tbb},
     {&spawn_problem, fib_compute_tbb},
     {&nqueens_problem, nqueens_compute_tbb},
+    {&queens_problem, queens_compute_tbb},
     {&uts_problem, uts_compute_tbb},
     {&sort_problem, sort_compute_tbb},
     {&matmul_problem, matmul_compute_tbb},
@@ -69,6 +73,7 @@ static const bench_kernel tbb_kernels[] = {
     {&tree_problem, tree_compute_tbb},
     {nullptr, nullptr},
 };
+// clang-format on
 
 extern "C" const bench_impl bench_this_impl = {
     "tbb", tbb_start, tbb_stop, nullptr, tbb_version, tbb_worker_slots, tbb_run, tbb_kernels,

@@ -25,6 +25,9 @@ static inline uint32_t nqueens_free(int n, uint32_t cols, uint32_t left, uint32_
   return ~(cols | left | right) & ((UINT32_C(1) << n) - 1);
 }
 
+/* The number of solutions for n = 0..NQUEENS_MAX (OEIS A000170). */
+extern const long nqueens_solutions[NQUEENS_MAX + 1];
+
 extern const bench_problem nqueens_problem;
 
 int nqueens_compute_serial(void *state);

@@ -21,7 +21,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import trace_summary  # noqa: E402  (perf/trace_summary.py)
 
-KERNELS = ("fib", "nqueens", "uts", "integrate")
+KERNELS = ("fib", "nqueens", "queens", "uts", "integrate")
 QS = ("1", "2", "4", "16", "64", "256")
 
 

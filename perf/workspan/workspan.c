@@ -2,8 +2,8 @@
  * manner of OpenCilk's Cilkscale, and the speed-up it predicts past the
  * cores this machine has.
  *
- * For each kernel (fib, nqueens, uts, integrate) one process measures, in
- * alternated repetitions:
+ * For each kernel (fib, nqueens, queens, uts, integrate) one process
+ * measures, in alternated repetitions:
  *
  *   T_s  the serial version (the suite's serial leaves);
  *   T_1  spool's version on a 1-worker executor;
@@ -58,6 +58,7 @@
 #include "impl_spool.h"
 #include "integrate.h"
 #include "nqueens.h"
+#include "queens.h"
 #include "uts.h"
 
 spool_executor *bench_spool;
@@ -220,6 +221,39 @@ static int ws_place(void *arg, void **result) {
   return rc;
 }
 
+typedef struct queens_arg {
+  int n, row;
+  const char *board;
+  long count;
+} queens_arg;
+static int ws_queens(void *arg, void **result) {
+  (void)result;
+  queens_arg *q = arg;
+  if (q->row == q->n) {
+    q->count = 1;
+    return 0;
+  }
+  char boards[QUEENS_MAX][QUEENS_MAX];
+  queens_arg next[QUEENS_MAX];
+  ws_frame frames[QUEENS_MAX];
+  int forked = 0;
+  for (int col = 0; col < q->n; col++) {
+    if (!queens_extend(boards[forked], q->board, q->row, col)) continue;
+    next[forked] = (queens_arg){q->n, q->row + 1, boards[forked], 0};
+    ws_fork(&frames[forked], ws_queens, &next[forked]);
+    forked++;
+  }
+  long count = 0;
+  int rc = 0;
+  while (forked-- > 0) {
+    int rc_child = ws_sync(&frames[forked], NULL);
+    if (rc_child && !rc) rc = rc_child;
+    count += next[forked].count;
+  }
+  q->count = count;
+  return rc;
+}
+
 typedef struct visit {
   const uts_tree *tree;
   const uts_node *parent;
@@ -293,6 +327,12 @@ static int ws_run(const char *k, void *state, ws_ctx *out, uint64_t *work) {
     root = (ws_root){ws_place, &p, {0, 0}};
     rc = spool_run(ex_one, ws_root_task, &root, NULL);
     s->result = p.count;
+  } else if (!strcmp(k, "queens")) {
+    queens_state *s = state;
+    queens_arg q = {s->n, 0, "", 0};
+    root = (ws_root){ws_queens, &q, {0, 0}};
+    rc = spool_run(ex_one, ws_root_task, &root, NULL);
+    s->result = q.count;
   } else if (!strcmp(k, "uts")) {
     uts_state *s = state;
     visit v = {s->tree, NULL, 0, 0};
@@ -525,6 +565,7 @@ static void analysis_release(void *state) {
 
 ANALYSIS(fib)
 ANALYSIS(nqueens)
+ANALYSIS(queens)
 ANALYSIS(uts)
 ANALYSIS(integrate)
 
@@ -564,11 +605,9 @@ static const char *workspan_version(void) {
 }
 
 static const bench_kernel workspan_kernels[] = {
-    {&fib_ws_problem, analysis_compute},
-    {&nqueens_ws_problem, analysis_compute},
-    {&uts_ws_problem, analysis_compute},
-    {&integrate_ws_problem, analysis_compute},
-    {NULL, NULL},
+    {&fib_ws_problem, analysis_compute},       {&nqueens_ws_problem, analysis_compute},
+    {&queens_ws_problem, analysis_compute},    {&uts_ws_problem, analysis_compute},
+    {&integrate_ws_problem, analysis_compute}, {NULL, NULL},
 };
 
 const bench_impl bench_this_impl = {
