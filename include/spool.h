@@ -893,7 +893,9 @@ int spool_stats_read(spool_executor *ex, int worker, spool_stats *out);
  * JSON object: "traceEvents" with one track per worker (tid: the worker's
  * index, pid: the process; timestamps in microseconds from the executor's
  * creation), loadable in Perfetto (ui.perfetto.dev) or chrome://tracing, and
- * "otherData" with "spool_dropped_events".
+ * "otherData" with "spool_dropped_events" and "spool_epoch_monotonic_ns"
+ * (the CLOCK_MONOTONIC time in nanoseconds of ts 0, so that a program can
+ * place its own clock_gettime(CLOCK_MONOTONIC) readings on the trace).
  *
  * Memory is bounded: 2^18 events (4 MiB) per worker; events past that are
  * dropped and counted in spool_dropped_events (slices left open are closed

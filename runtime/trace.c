@@ -245,9 +245,10 @@ void trace_write_and_close(spool_executor *ex) {
   }
   fprintf(f,
           "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"spool_version\":\"%d.%d.%d\","
-          "\"spool_workers\":%u,\"spool_dropped_events\":%llu}}\n",
+          "\"spool_workers\":%u,\"spool_dropped_events\":%llu,"
+          "\"spool_epoch_monotonic_ns\":%lld}}\n",
           SPOOL_VERSION_MAJOR, SPOOL_VERSION_MINOR, SPOOL_VERSION_PATCH, ex->nworkers,
-          (unsigned long long)dropped);
+          (unsigned long long)dropped, (long long)ex->trace_epoch_ns);
   fclose(f);
   ex->trace_file = NULL;
   free(ex->trace_name);

@@ -45,6 +45,11 @@ def check_trace(path, stats):
     check(isinstance(doc.get("otherData", {}).get("spool_dropped_events"), int),
           "otherData.spool_dropped_events")
     check(doc["otherData"]["spool_dropped_events"] == 0, "no events dropped on a small workload")
+    epoch = doc["otherData"].get("spool_epoch_monotonic_ns")
+    before, after = stats["created_ns"]  # the workload's CLOCK_MONOTONIC around the create
+    check(isinstance(epoch, int) and before <= epoch <= after,
+          f"otherData.spool_epoch_monotonic_ns {epoch} within spool_executor_create "
+          f"[{before}, {after}]")
     n = stats["workers"]
     pid = os.getpid()
     tracks = {}

@@ -11,8 +11,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static spool_executor *ex;
+
+static long long monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int fib(void *arg, void **result) {
   intptr_t n = (intptr_t)arg;
@@ -89,7 +96,9 @@ static int run_one(void) {
   spool_config c;
   spool_config_init(&c);
   c.workers = 2;
+  long long created_before_ns = monotonic_ns();
   if (spool_executor_create(&ex, &c) != SPOOL_OK) return 1;
+  long long created_after_ns = monotonic_ns();
   for (int round = 0; round < 20; round++) {
     void *v;
     if (spool_run(ex, fib, (void *)18, &v) != SPOOL_OK || (intptr_t)v != 2584) return 1;
@@ -114,7 +123,8 @@ static int run_one(void) {
            (unsigned long long)s.steals_won, (unsigned long long)s.suspends,
            (unsigned long long)s.resumes);
   }
-  printf("]}\n");
+  /* The trace's epoch must lie between these two readings. */
+  printf("],\"created_ns\":[%lld,%lld]}\n", created_before_ns, created_after_ns);
   spool_executor_destroy(ex);
   return 0;
 }
