@@ -14,14 +14,24 @@ import json
 import sys
 
 
-def worker_times(path):
+def worker_times(path, windows=None):
+    """Each worker's share of time busy, asleep and searching, and its
+    steals, suspends and resumes. With `windows`, a list of (start, end) in
+    the trace's microseconds, only the time and events inside them count
+    (the work-span analysis passes its traced runs); without, the trace's
+    whole span."""
     with open(path) as f:
         doc = json.load(f)
     events = [e for e in doc["traceEvents"] if e.get("ph") != "M"]
     if not events:
         return doc, {}
-    start = min(e["ts"] for e in events)
-    end = max(e["ts"] for e in events)
+    if windows is None:
+        windows = [(min(e["ts"] for e in events), max(e["ts"] for e in events))]
+    total = max(sum(end - start for start, end in windows), 1e-9)
+
+    def inside(t0, t1):  # how much of [t0, t1] lies inside the windows
+        return sum(max(0.0, min(t1, end) - max(t0, start)) for start, end in windows)
+
     workers = {}
     for tid in sorted({e["tid"] for e in events}):
         stack, busy, asleep = [], 0.0, 0.0
@@ -33,12 +43,11 @@ def worker_times(path):
                 cat, t0 = stack.pop()
                 if not stack:  # only the outermost slice counts: nested runs are inside it
                     if cat == "idle":
-                        asleep += e["ts"] - t0
+                        asleep += inside(t0, e["ts"])
                     else:
-                        busy += e["ts"] - t0
-            elif e["ph"] == "i" and e.get("name") in counts:
+                        busy += inside(t0, e["ts"])
+            elif e["ph"] == "i" and e.get("name") in counts and inside(e["ts"], e["ts"] + 1e-9):
                 counts[e["name"]] += 1
-        total = max(end - start, 1e-9)
         workers[tid] = dict(busy=busy / total, asleep=asleep / total,
                             searching=max(0.0, 1 - (busy + asleep) / total), **counts)
     return doc, workers
@@ -72,10 +81,10 @@ def steal_searches(path):
     return searches
 
 
-def summary_text(path):
-    doc, workers = worker_times(path)
+def summary_text(path, windows=None, title=None):
+    doc, workers = worker_times(path, windows)
     dropped = doc.get("otherData", {}).get("spool_dropped_events", 0)
-    lines = ["%s%s" % (path, "  (%d events dropped)" % dropped if dropped else "")]
+    lines = ["%s%s" % (title or path, "  (%d events dropped)" % dropped if dropped else "")]
     for tid, w in workers.items():
         lines.append("  worker %-3d busy %5.1f%%  searching %5.1f%%  asleep %5.1f%%   "
                      "steals %d, suspends %d, resumes %d" % (
@@ -117,12 +126,23 @@ def self_test():
         json.dump({"traceEvents": events}, f)
     try:
         got = steal_searches(path)
+        # Inside the windows [0, 15] and [30, 51] only (36 us): worker 0
+        # is busy 10 + 3 + 7 us, asleep 10 (the end of its sleep), and
+        # steals twice; worker 1 is busy 1 + 7 + 1 us with one steal.
+        _, inside = worker_times(path, [(0.0, 15.0), (30.0, 51.0)])
     finally:
         os.unlink(path)
     want = [2.0, 3.0]
     ok = sorted(got) == want
     print("trace_summary self-test: searches %s, want %s: %s" % (got, want, "ok" if ok else "WRONG"))
-    return 0 if ok else 1
+    w0, w1 = inside[0], inside[1]
+    got_w = (36 * w0["busy"], 36 * w0["asleep"], w0["steal"], 36 * w1["busy"], w1["steal"])
+    want_w = (20.0, 10.0, 2, 9.0, 1)
+    ok_windows = all(abs(g - w) < 1e-9 for g, w in zip(got_w, want_w))
+    print("trace_summary self-test: inside windows (busy, asleep, steals of worker 0; busy, "
+          "steals of worker 1) %s, want %s: %s" % (
+              tuple(round(g, 6) for g in got_w), want_w, "ok" if ok_windows else "WRONG"))
+    return 0 if ok and ok_windows else 1
 
 
 if __name__ == "__main__":

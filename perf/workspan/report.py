@@ -110,7 +110,7 @@ def add_trace_model(rec, trace):
     if not os.path.exists(trace):
         return
     searches = trace_summary.steal_searches(trace)
-    rec["trace_text"] = trace_summary.summary_text(trace).replace(trace, "trace of " + rec["kernel"], 1)
+    rec["trace_text"] = runs_text(rec, trace)
     if not searches:
         return
     # The median: a search that also waited for work to exist (the other
@@ -133,6 +133,23 @@ def add_trace_model(rec, trace):
         burdened_span_s=burdened, burdened_parallelism=t1 / burdened if burdened > 0 else 0,
         predicted_speedup={q: speedup(int(q)) for q in QS}, predicted_speedup_p=speedup(p),
         measured_speedup_1=ts / t1, measured_speedup_p=ts / tp)
+
+
+def runs_text(rec, trace):
+    """Each worker's time busy, searching and asleep inside the traced runs
+    only (the trace also covers the executor's idle time between them, and
+    the untimed warm-up runs)."""
+    with open(trace) as f:
+        epoch_ns = json.load(f).get("otherData", {}).get("spool_epoch_monotonic_ns")
+    runs = rec.get("traced_windows_s") or []
+    if epoch_ns is None or not runs:
+        return trace_summary.summary_text(trace, title="trace of %s (whole trace)" % rec["kernel"])
+    windows = [((start * 1e9 - epoch_ns) / 1e3, (start * 1e9 - epoch_ns) / 1e3 + length * 1e6)
+               for start, length in runs]
+    length = sum(l for _, l in runs)
+    title = "trace of %s, inside its %d traced runs (mean %.2f ms)" % (
+        rec["kernel"], len(runs), 1e3 * length / len(runs))
+    return trace_summary.summary_text(trace, windows, title)
 
 
 if __name__ == "__main__":

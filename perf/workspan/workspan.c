@@ -3,7 +3,8 @@
  * cores this machine has.
  *
  * For each kernel (fib, nqueens, queens, uts, integrate) one process
- * measures, in alternated repetitions:
+ * measures, in alternated samples (each time the least of runs back to
+ * back after an untimed one, see timed()):
  *
  *   T_s  the serial version (the suite's serial leaves);
  *   T_1  spool's version on a 1-worker executor;
@@ -368,8 +369,12 @@ typedef struct analysis {
   double ts[SAMPLES], t1[SAMPLES], tp[SAMPLES], steals[SAMPLES];
   double work[SAMPLES], span[SAMPLES], spawns[SAMPLES];
   double forks;
-  int traced_runs;      /* runs on ex_traced */
-  double traced_steals; /* steals they made (spool_stats) */
+  int runs;             /* computes the last timed() made, its warm-up included */
+  int traced_runs;      /* timed runs on ex_traced */
+  double traced_steals; /* steals per run there (spool_stats), summed */
+  /* Each traced run's start and duration (CLOCK_MONOTONIC seconds): the
+     report reads the trace inside these windows only. */
+  double traced_windows[TRACED_SAMPLES][2];
 } analysis;
 
 static const char *kernel_name(const analysis *a) {
@@ -386,13 +391,33 @@ static int checked(analysis *a, int rc) {
   return 0;
 }
 
-static double timed(analysis *a, int (*compute)(void *), int *rc) {
-  if (a->inner->reset) a->inner->reset(a->state);
-  double t0 = bench_now();
-  int r = compute(a->state);
-  double t = bench_now() - t0;
-  if (!*rc) *rc = checked(a, r);
-  return t;
+/* The least time of a few computes run back to back, after an untimed
+   one: on this VM the first run after the workers slept runs 0.5-1.2 ms
+   slower (more the longer they slept, with or without binding), a cost per
+   run that the model does not describe and that would fall on every
+   p-worker sample; and its speed varies from one moment to the next, so
+   the least of several runs (at least RUN_BUDGET_SECONDS of them) comes
+   nearer the undisturbed machine than one run does. The same for T_s, T_1
+   and T_p. With `started`, the last run is the one timed alone and its
+   start is stored (CLOCK_MONOTONIC seconds, the clock of the trace's
+   epoch): the traced runs are read in the trace by their windows. */
+#define RUN_BUDGET_SECONDS 0.05
+static double timed(analysis *a, int (*compute)(void *), int *rc, double *started) {
+  double least = 0, spent = 0;
+  a->runs = 0;
+  for (int run = 0; !*rc && (run < 2 || (!started && spent < RUN_BUDGET_SECONDS)); run++) {
+    a->runs++;
+    if (a->inner->reset) a->inner->reset(a->state);
+    double t0 = bench_now();
+    int r = compute(a->state);
+    double t = bench_now() - t0;
+    *rc = checked(a, r);
+    if (run == 0) continue; /* the warm-up */
+    spent += t;
+    if (started) *started = t0;
+    if (run == 1 || t < least) least = t;
+  }
+  return least;
 }
 
 /* One sample of each quantity. */
@@ -402,28 +427,29 @@ static int analysis_sample(analysis *a) {
   for (int step = 0; step < steps && !rc; step++) {
     switch ((step + i) % steps) {
     case 0:
-      a->ts[i] = timed(a, a->serial, &rc);
+      a->ts[i] = timed(a, a->serial, &rc, NULL);
       break;
     case 1:
       bench_spool = ex_one;
-      a->t1[i] = timed(a, a->spool, &rc);
+      a->t1[i] = timed(a, a->spool, &rc, NULL);
       break;
     case 2: {
       spool_stats before, after;
       spool_stats_read(ex_many, -1, &before);
       bench_spool = ex_many;
-      a->tp[i] = timed(a, a->spool, &rc);
+      a->tp[i] = timed(a, a->spool, &rc, NULL);
       spool_stats_read(ex_many, -1, &after);
-      a->steals[i] = (double)(after.steals_won - before.steals_won);
+      a->steals[i] = (double)(after.steals_won - before.steals_won) / a->runs;
       break;
     }
     case 4: {
       spool_stats before, after;
       spool_stats_read(ex_traced, -1, &before);
       bench_spool = ex_traced;
-      (void)timed(a, a->spool, &rc);
+      double *window = a->traced_windows[a->traced_runs];
+      window[1] = timed(a, a->spool, &rc, &window[0]);
       spool_stats_read(ex_traced, -1, &after);
-      a->traced_steals += (double)(after.steals_won - before.steals_won);
+      a->traced_steals += (double)(after.steals_won - before.steals_won) / a->runs;
       a->traced_runs++;
       break;
     }
@@ -520,9 +546,13 @@ static void analysis_report(void *state, double median_seconds, bench_report *r)
     printf("%s\"%u\":%.6g", k ? "," : "", qs[k], ts / predicted_time(t1, burdened, qs[k]));
   printf("},\"predicted_speedup_p\":%.6g,\"measured_speedup_1\":%.6g,"
          "\"measured_speedup_p\":%.6g,\"traced_runs\":%d,\"traced_steals\":%.9g,"
-         "\"serial_least_s\":%.9g,\"spool_1_least_s\":%.9g,\"spool_p_least_s\":%.9g}\n",
+         "\"serial_least_s\":%.9g,\"spool_1_least_s\":%.9g,\"spool_p_least_s\":%.9g,"
+         "\"traced_windows_s\":[",
          ts / predicted_time(t1, burdened, p), ts / t1, ts / tp, a->traced_runs, a->traced_steals,
          least_of(a->ts, n), least_of(a->t1, n), least_of(a->tp, n));
+  for (int k = 0; k < a->traced_runs; k++)
+    printf("%s[%.9f,%.9f]", k ? "," : "", a->traced_windows[k][0], a->traced_windows[k][1]);
+  printf("]}\n");
   add(r, "parallelism", parallelism);
   add(r, "burdened_parallelism", burdened > 0 ? t1 / burdened : 0);
   add(r, "predicted_speedup_16", ts / predicted_time(t1, burdened, 16));
