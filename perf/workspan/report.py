@@ -73,10 +73,10 @@ def main(argv):
         print()
         print("The same model with the steal cost measured directly: the thief's search "
               "before a steal (median), from a trace of %d-worker runs" % pw)
-        print("%-10s %7s %9s %9s %9s | %s | %8s %8s %8s %6s" % (
+        print("%-10s %7s %9s %9s %9s | %s | %8s %8s %8s %6s | %8s" % (
             "kernel", "steals", "search", "(mean)", "burdened",
             " ".join("%6s" % ("S(%s)" % q) for q in QS), "meas 1w", "meas %dw" % pw,
-            "pred %dw" % pw, "error"))
+            "pred %dw" % pw, "error", "T1/T(16)"))
         for r in records:
             t = r.get("trace_model")
             if not t:
@@ -84,15 +84,18 @@ def main(argv):
                 continue
             meas = t["measured_speedup_p"]
             err = (t["predicted_speedup_p"] - meas) / meas if meas else float("nan")
-            print("%-10s %7d %7.2fus %7.2fus %9.1f | %s | %8.2f %8.2f %8.2f %+5.0f%%" % (
+            print("%-10s %7d %7.2fus %7.2fus %9.1f | %s | %8.2f %8.2f %8.2f %+5.0f%% | %8.2f" % (
                 r["kernel"], t["searches"], 1e6 * t["steal_cost_s"],
                 1e6 * t["search_mean_s"], t["burdened_parallelism"],
                 " ".join("%6.2f" % t["predicted_speedup"][q] for q in QS),
-                t["measured_speedup_1"], meas, t["predicted_speedup_p"], 100 * err))
+                t["measured_speedup_1"], meas, t["predicted_speedup_p"], 100 * err,
+                t["predicted_speedup"]["16"] / t["measured_speedup_1"]))
         print("search: the median time from a thief's previous slice to the run of what it "
               "stole (the thief's side of a steal only; the victim's publication and its "
               "sync of the stolen frame are not in it). Times here: the least of the "
-              "samples, not the medians")
+              "samples, not the medians. T1/T(16): the predicted speed-up at 16 workers "
+              "over spool's own 1-worker time (self-relative, as speed-ups are often "
+              "published), where S(16) is over the serial program")
         for r in records:
             if r.get("trace_text"):
                 print(r["trace_text"])
