@@ -260,7 +260,7 @@ typedef struct spool_stats {
  *                        per allowed hardware thread, at most 4096)
  *   SPOOL_BIND           none | core | spread | numa, in either case
  *   SPOOL_STACK_SIZE     bytes, optional K/M suffix (either case), >= 16K,
- *                        rounded up to whole pages
+ *                        rounded up to whole pages, at most SIZE_MAX / 4
  *   SPOOL_MAX_FIBERS     >= 1
  *   SPOOL_CATCH_OVERFLOW 0 | 1
  *   SPOOL_TRACE          a path: trace_path (see "Tracing"); empty is malformed
@@ -275,11 +275,12 @@ void spool_config_init(spool_config *c);
  * of spool_config_init). Waits until every worker has run c->initializer on
  * its own thread (where spool_current_worker() is its index). Fails with
  * SPOOL_EINVAL for a bad config (c->env_error set, a nonzero reserved field,
- * max_fibers 0, a stack below 16 KiB, more than 4096 workers: at once,
- * before any thread starts), SPOOL_EBROKEN if an initializer returned
- * nonzero, SPOOL_ENOMEM (also when, with catch_stack_overflow, a worker's
- * alternate signal stack cannot be mapped: no worker runs without overflow
- * detection); on failure *ex is NULL and nothing is left behind. */
+ * max_fibers 0, a stack below 16 KiB or above SIZE_MAX / 4, more than 4096
+ * workers: at once, before any thread starts), SPOOL_EBROKEN if an
+ * initializer returned nonzero, SPOOL_ENOMEM (also when, with
+ * catch_stack_overflow, a worker's alternate signal stack cannot be mapped:
+ * no worker runs without overflow detection); on failure *ex is NULL and
+ * nothing is left behind. */
 int spool_executor_create(spool_executor **ex, const spool_config *c);
 
 /* Schedules fn(arg, &result). With `out` non-NULL, *out receives a new

@@ -14,6 +14,9 @@
 
 #define DEFAULT_STACK_SIZE ((size_t)1 << 20)
 #define MIN_STACK_SIZE     ((size_t)16 << 10)
+/* A quarter of the address space: far beyond any mapping, low enough that
+   rounding up and guard pages cannot overflow a size_t. */
+#define MAX_STACK_SIZE (SIZE_MAX >> 2)
 
 /* The default max_fibers follows from vm.max_map_count, the kernel's limit
    on mappings per process (DESIGN.md "Fibers", changed 2026-12). Each fiber
@@ -85,7 +88,9 @@ size_t config_round_stack(size_t bytes) {
   return (bytes + page - 1) / page * page;
 }
 
-/* Bytes with an optional K or M suffix (either case); at least 16K. */
+/* Bytes with an optional K or M suffix (either case); at least 16K and at
+   most MAX_STACK_SIZE, the bounds config_validate() holds fiber_stack_size
+   to, so that a value out of them is reported as the variable's. */
 static bool parse_stack_size(const char *s, size_t *out) {
   unsigned long long v;
   const char *end;
@@ -99,7 +104,9 @@ static bool parse_stack_size(const char *s, size_t *out) {
   if (v > (SIZE_MAX >> 1) / unit) return false; /* leaves room to round up */
   v *= unit;
   if (v < MIN_STACK_SIZE) return false;
-  *out = config_round_stack((size_t)v);
+  size_t rounded = config_round_stack((size_t)v);
+  if (rounded > MAX_STACK_SIZE) return false;
+  *out = rounded;
   return true;
 }
 
@@ -199,7 +206,7 @@ int config_validate(const spool_config *c) {
   if ((unsigned)c->bind > SPOOL_BIND_NUMA) return SPOOL_EINVAL;
   if (c->max_fibers == 0) return SPOOL_EINVAL;
   if (c->trace_path && !*c->trace_path) return SPOOL_EINVAL;
-  if (c->fiber_stack_size < MIN_STACK_SIZE || c->fiber_stack_size > (SIZE_MAX >> 2))
+  if (c->fiber_stack_size < MIN_STACK_SIZE || c->fiber_stack_size > MAX_STACK_SIZE)
     return SPOOL_EINVAL;
   /* At once, before a single thread starts (99999 workers used to start
      tens of thousands of threads before failing). */

@@ -237,6 +237,15 @@ Test(config, stack_size_malformed) {
   assert_malformed("SPOOL_STACK_SIZE", "64 K");
   assert_malformed("SPOOL_STACK_SIZE", "99999999999999999999M");
   assert_malformed("SPOOL_STACK_SIZE", "18014398509481984M"); /* 2^54 M: overflows */
+  /* Above spool_executor_create()'s bound (SIZE_MAX / 4): named here, not
+     an anonymous SPOOL_EINVAL at creation. */
+  char text[32];
+  snprintf(text, sizeof text, "%zu", (SIZE_MAX >> 2) + 1);
+  assert_malformed("SPOOL_STACK_SIZE", text);
+  snprintf(text, sizeof text, "%zuM", ((SIZE_MAX >> 2) >> 20) + 1);
+  assert_malformed("SPOOL_STACK_SIZE", text);
+  snprintf(text, sizeof text, "%zu", SIZE_MAX >> 2); /* rounds up past it */
+  assert_malformed("SPOOL_STACK_SIZE", text);
 }
 
 Test(config, stack_size_from_environment_runs_tasks) {
