@@ -908,7 +908,9 @@ int spool_stats_read(spool_executor *ex, int worker, spool_stats *out);
  * with SPOOL_EINVAL when it cannot be opened for writing, and written when
  * the executor is destroyed. A second executor of the same process with the
  * same path writes "path.2", a third "path.3", and so on, rather than
- * overwriting. Off, each event site costs one predictable branch; on, about
+ * overwriting (a creation that fails removes its file and does not count,
+ * unless a later creation has already claimed the next name). Off, each
+ * event site costs one predictable branch; on, about
  * one clock read and a 16-byte store per event (perf/run --trace measures
  * it). */
 

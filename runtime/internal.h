@@ -236,11 +236,14 @@ struct spool_executor {
   /* More hardware threads than workers: a thread waiting from outside may
      spin briefly without taking a worker's core. Immutable. */
   bool spare_cpus;
-  /* Tracing (trace.c): the open file (NULL: off), its name, and the time
-     the trace starts. Written at create and destroy only. */
+  /* Tracing (trace.c): the open file (NULL: off), its name, the time the
+     trace starts, and the claim on the path that chose the name (given
+     back if the creation fails). Written at create and destroy only. */
   FILE *trace_file;
   char *trace_name;
   int64_t trace_epoch_ns;
+  struct trace_path_use *trace_path_use;
+  unsigned trace_path_claim;
   /* Steal order of every worker, nearest first (victims.h). Immutable. */
   victim_map victims;
   /* Tasks cancelled by threads that are not workers (stats). */

@@ -48,7 +48,9 @@ void trace_switch_in(worker *w, fiber *to) {
 /* ---- Files -------------------------------------------------------------- */
 
 /* Paths used by this process's executors, so a second executor with the
-   same path writes path.2 (the third path.3, ...) instead of overwriting. */
+   same path writes path.2 (the third path.3, ...) instead of overwriting.
+   A creation that fails gives its claim back if no later one was made, so
+   the next executor writes the path the user gave. */
 typedef struct trace_path_use {
   struct trace_path_use *next;
   unsigned uses;
@@ -57,7 +59,7 @@ typedef struct trace_path_use {
 static pthread_mutex_t trace_paths_lock = PTHREAD_MUTEX_INITIALIZER;
 static trace_path_use *trace_paths; /* under trace_paths_lock; never freed */
 
-static char *trace_claim_path(const char *path) {
+static char *trace_claim_path(spool_executor *ex, const char *path) {
   pthread_mutex_lock(&trace_paths_lock);
   trace_path_use *u = trace_paths;
   while (u && strcmp(u->path, path) != 0)
@@ -76,6 +78,8 @@ static char *trace_claim_path(const char *path) {
   }
   unsigned n = ++u->uses;
   pthread_mutex_unlock(&trace_paths_lock);
+  ex->trace_path_use = u;
+  ex->trace_path_claim = n;
   size_t size = strlen(path) + 16;
   char *name = malloc(size);
   if (!name) return NULL;
@@ -86,17 +90,32 @@ static char *trace_claim_path(const char *path) {
   return name;
 }
 
+/* Gives back a failed creation's claim on its path, if it is the latest. */
+static void trace_unclaim_path(spool_executor *ex) {
+  trace_path_use *u = ex->trace_path_use;
+  if (!u) return;
+  pthread_mutex_lock(&trace_paths_lock);
+  if (u->uses == ex->trace_path_claim) u->uses--;
+  pthread_mutex_unlock(&trace_paths_lock);
+  ex->trace_path_use = NULL;
+}
+
 int trace_open(spool_executor *ex, const char *path) {
   ex->trace_file = NULL;
   ex->trace_name = NULL;
+  ex->trace_path_use = NULL;
   if (!path) return SPOOL_OK;
   if (!*path) return SPOOL_EINVAL;
-  ex->trace_name = trace_claim_path(path);
-  if (!ex->trace_name) return SPOOL_ENOMEM;
+  ex->trace_name = trace_claim_path(ex, path);
+  if (!ex->trace_name) {
+    trace_unclaim_path(ex);
+    return SPOOL_ENOMEM;
+  }
   ex->trace_file = fopen(ex->trace_name, "w");
   if (!ex->trace_file) {
     free(ex->trace_name);
     ex->trace_name = NULL;
+    trace_unclaim_path(ex);
     return SPOOL_EINVAL; /* documented: the path cannot be written */
   }
   ex->trace_epoch_ns = clock_now_ns();
@@ -148,6 +167,7 @@ void trace_discard(spool_executor *ex) {
   if (ex->trace_file) {
     fclose(ex->trace_file);
     remove(ex->trace_name);
+    trace_unclaim_path(ex);
   }
   free(ex->trace_name);
   ex->trace_file = NULL;

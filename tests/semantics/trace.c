@@ -75,3 +75,41 @@ Test(trace, written_at_destroy_not_before) {
   cr_assert_eq(strncmp(head, "{\"traceEvents\":[", 16), 0, "%s", head);
   unlink(path);
 }
+
+static int failing_initializer(void *arg) {
+  (void)arg;
+  return 1;
+}
+
+/* A creation that fails after opening its trace removes the file and gives
+   its claim on the path back: the next executor writes the path itself,
+   not path.2. */
+Test(trace, failed_creation_leaves_the_path_to_the_next) {
+  char path[] = "/tmp/spool-trace-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  char second[sizeof path + 2];
+  snprintf(second, sizeof second, "%s.2", path);
+  spool_config c;
+  spool_config_init(&c);
+  c.workers = 2;
+  c.trace_path = path;
+  c.initializer = failing_initializer;
+  spool_executor *ex = NULL;
+  cr_assert_eq(spool_executor_create(&ex, &c), SPOOL_EBROKEN);
+  struct stat st;
+  cr_assert_neq(stat(path, &st), 0, "the failed creation's file is removed");
+  c.initializer = NULL;
+  cr_assert_eq(spool_executor_create(&ex, &c), SPOOL_OK);
+  spool_executor_destroy(ex);
+  cr_assert_eq(stat(path, &st), 0, "written at the path given");
+  cr_assert_gt(st.st_size, 0);
+  cr_assert_neq(stat(second, &st), 0, "%s must not exist", second);
+  /* A second executor on the same path still gets path.2. */
+  cr_assert_eq(spool_executor_create(&ex, &c), SPOOL_OK);
+  spool_executor_destroy(ex);
+  cr_assert_eq(stat(second, &st), 0, "the next executor writes %s", second);
+  unlink(path);
+  unlink(second);
+}
