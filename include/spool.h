@@ -713,7 +713,10 @@ bool spool_group_cancelled(const spool_group *g);
 /* spool_group_join(g, SPOOL_FOREVER) (cooperative inside a task; the
  * join's error, if any, is discarded), then frees the group. Futures of its
  * members stay valid. NULL does nothing. From inside one of g's members:
- * misuse (aborts with a message), since it would wait for itself. */
+ * misuse (aborts with a message), since it would wait for itself. A second
+ * destroy of g: misuse, which aborts with a message as long as no
+ * spool_group_create() has reused g's memory (after that, like a double
+ * free, it would destroy the new group). */
 void spool_group_destroy(spool_group *g);
 
 /* ---- Typed fork-join ----------------------------------------------------- *

@@ -382,6 +382,12 @@ bool spool_group_cancelled(const spool_group *g) {
 
 void spool_group_destroy(spool_group *g) {
   if (!g) return;
+  /* A destroyed group's slot has no executor until a create reuses it, so
+     a second destroy is caught until then (after it, it destroys the new
+     group, as a double free would free someone else's block). */
+  if (!g->ex)
+    spool_misuse("spool_group_destroy() called on a group already destroyed; destroy each group "
+                 "once");
   worker *self = worker_self();
   if (running_in(g, self))
     spool_misuse("spool_group_destroy() called from one of the group's own tasks; destroy a group "

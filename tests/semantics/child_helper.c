@@ -15,6 +15,10 @@
  *                              destroys a task group from one of its own
  *                              members (misuse: must abort with one line on
  *                              stderr); exits 3 or 4 if it does not
+ *   child_helper destroy-group-twice
+ *                              destroys a task group twice (misuse: must
+ *                              abort with one line on stderr); exits 3 or
+ *                              4 if it does not
  *
  * Each run is bounded by alarm(30). */
 #include <sched.h>
@@ -79,11 +83,25 @@ static int destroy_group_member(void) {
   return 4; /* not reached when the misuse is caught */
 }
 
+static int destroy_group_twice(void) {
+  spool_executor *ex = NULL;
+  spool_group *g = NULL;
+  if (spool_executor_create(&ex, NULL) != SPOOL_OK || spool_group_create(ex, &g) != SPOOL_OK)
+    return 3;
+  spool_group_destroy(g);
+  spool_group_destroy(g);
+  return 4; /* not reached when the misuse is caught */
+}
+
 int main(int argc, char **argv) {
   alarm(30); /* a stuck child must not hang the suite */
   if (argc == 3 && !strcmp(argv[1], "one-cpu")) return one_cpu(argv[2]);
   if (argc == 2 && !strcmp(argv[1], "destroy-own")) return destroy_own();
   if (argc == 2 && !strcmp(argv[1], "destroy-group-member")) return destroy_group_member();
-  fprintf(stderr, "usage: %s one-cpu CPU | destroy-own | destroy-group-member\n", argv[0]);
+  if (argc == 2 && !strcmp(argv[1], "destroy-group-twice")) return destroy_group_twice();
+  fprintf(stderr,
+          "usage: %s one-cpu CPU | destroy-own | destroy-group-member | "
+          "destroy-group-twice\n",
+          argv[0]);
   return 2;
 }

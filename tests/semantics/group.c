@@ -522,14 +522,24 @@ Test(group, submit_to_a_cancelled_group_after_shutdown_is_ecancelled) {
 /* Destroying a group from one of its members prints one line naming the
    problem and aborts (in a child program, whose stderr is checked; started
    with posix_spawn, so the test runs under the sanitizers too). */
-Test(group, destroy_from_a_member_aborts_with_a_message) {
-  const char *args[] = {"destroy-group-member", NULL};
+static void assert_child_aborts_naming_destroy(const char *mode) {
+  const char *args[] = {mode, NULL};
   int status = 0;
   char buf[1024];
   cr_assert(spawn_child_helper(args, &status, buf, sizeof buf), "cannot run the child helper");
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
-            "the child was not aborted (status %#x); stderr: %s", status, buf);
+            "%s: the child was not aborted (status %#x); stderr: %s", mode, status, buf);
   cr_assert_not_null(strstr(buf, "spool_group_destroy"), "stderr: %s", buf);
   char *nl = strchr(buf, '\n');
   cr_assert(nl && nl[1] == '\0', "not exactly one line: %s", buf);
+}
+
+Test(group, destroy_from_a_member_aborts_with_a_message) {
+  assert_child_aborts_naming_destroy("destroy-group-member");
+}
+
+/* A second destroy used to put the slot on the free list twice: every
+   later spool_group_create() of the process returned the same group. */
+Test(group, destroying_twice_aborts_with_a_message) {
+  assert_child_aborts_naming_destroy("destroy-group-twice");
 }
