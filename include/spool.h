@@ -545,7 +545,11 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg);
  * an out-of-order sync or a task that returns with a frame unsynced;
  * release builds do not check: an out-of-order sync still returns the right
  * outcome (it waits until the frame has run), and a frame left unsynced is
- * undefined behaviour. */
+ * undefined behaviour. A frame is synced once per fork: a second
+ * spool_sync() (or SPOOL_SYNC) of it aborts with a message when the first
+ * went through the library or was compiled without NDEBUG, and otherwise
+ * may wait for ever (a sync of a frame a thief ran returns its outcome
+ * again). */
 int spool_sync(spool_task *t, void **result);
 
 /* Runs a root task on `ex` and waits for it: the entry point from main().
@@ -981,6 +985,10 @@ typedef struct SPOOL__MAY_ALIAS spool__frame {
 
 #define SPOOL__WORK_FRAME    2
 #define SPOOL__FRAME_PENDING 0
+/* A frame whose sync took it back on the fast path, marked so by callers
+   compiled without NDEBUG: a second spool_sync() of it then aborts with a
+   message (the library checks), where it would wait for ever. */
+#define SPOOL__FRAME_SYNCED 1
 
 /* x86-64 or AArch64, ELF, LP64 (not x32 or ILP32), GCC or Clang: the
    thread-local access below is written for those ABIs. */
@@ -1071,6 +1079,11 @@ static inline bool spool__take_inline(spool_task *t) {
   /* The next value comes from the frame: no dependence on a load of the
      lane (see the fork). */
   lane->head = fr->next;
+#ifndef NDEBUG
+  /* relaxed: no other thread sees a frame that was never published. */
+  const uintptr_t synced = SPOOL__FRAME_SYNCED;
+  __atomic_store_n(&fr->state, synced, __ATOMIC_RELAXED);
+#endif
   return true;
 }
 

@@ -26,7 +26,10 @@
  * deque is reached there. So spool_sync never fails at the cap. */
 #include "internal.h"
 
-enum { FRAME_PENDING = 0, FRAME_DONE = 2 }; /* or a syncer's continuation */
+/* Or a syncer's continuation (an address, above FRAME_DONE). SYNCED: the
+   syncer took the frame back unseen by thieves and ran it itself; only the
+   syncer's own thread ever reads the mark, to catch a second sync. */
+enum { FRAME_PENDING = 0, FRAME_SYNCED = 1, FRAME_DONE = 2 };
 
 typedef struct fork_frame {
   work_item item;
@@ -48,7 +51,8 @@ SAME_OFFSET(fn, fn);
 SAME_OFFSET(arg, arg);
 SAME_OFFSET(state, state);
 _Static_assert(sizeof(uintptr_t) == sizeof(_Atomic uintptr_t), "state is a plain word");
-_Static_assert(WORK_FRAME == SPOOL__WORK_FRAME && FRAME_PENDING == SPOOL__FRAME_PENDING,
+_Static_assert(WORK_FRAME == SPOOL__WORK_FRAME && FRAME_PENDING == SPOOL__FRAME_PENDING &&
+                   FRAME_SYNCED == SPOOL__FRAME_SYNCED,
                "spool.h's constants");
 
 static inline fork_frame *frame_of(spool_task *t) {
@@ -315,13 +319,20 @@ static void sync_slow(worker *self, fork_frame *fr) {
 /* Everything but the fast path: the frame is done already (forked outside
    a worker, or run by a thief), published, stolen, or this task moved. */
 static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *self, void **result) {
+  /* relaxed: the mark is written by this task's earlier sync, if any: on
+     this thread, or before a migration that orders it before us. */
+  if (atomic_load_explicit(&fr->state, memory_order_relaxed) == FRAME_SYNCED)
+    spool_misuse("spool_sync() called twice on one frame; sync each fork once (fork the frame "
+                 "again to reuse it)");
   if (!frame_done(fr)) {
 #ifdef SPOOL_DEBUG_CHECKS
     if (self) frame_check_order(self, fr);
 #endif
     if (self && deque_peek_bottom(&self->dq) == &fr->item && deque_pop(&self->dq) == &fr->item) {
-      /* Published but not taken: call it directly. */
+      /* Published but not taken: call it directly. relaxed: no thief can
+         see it any more, as on the fast path. */
       frame_call(fr);
+      atomic_store_explicit(&fr->state, FRAME_SYNCED, memory_order_relaxed);
     } else if (self) {
       sync_slow(self, fr);
     }
@@ -346,7 +357,11 @@ int spool_sync(spool_task *t, void **result) {
   worker *self = runtime_tls_worker; /* no switch point before its use */
   if (__builtin_expect(!self || !deque_take_private_bottom(&self->dq, &fr->item), 0))
     return sync_not_private(fr, self, result);
-  /* The fast path: our own newest private item, unseen by thieves. */
+    /* The fast path: our own newest private item, unseen by thieves. */
+#ifdef SPOOL_DEBUG_CHECKS
+  /* relaxed: never published, as in spool.h's inline take. */
+  atomic_store_explicit(&fr->state, FRAME_SYNCED, memory_order_relaxed);
+#endif
   void *r = NULL;
   int error = fr->fn(fr->arg, &r);
   if (__builtin_expect(error != 0, 0)) r = NULL; /* the code passes unchanged */

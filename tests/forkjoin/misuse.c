@@ -10,6 +10,9 @@
  *    line naming it (release builds: undefined behaviour, not run).
  *
  * 3. Both again with typed frames (SPOOL_FORK / SPOOL_SYNC).
+ * 4. A frame synced twice, untyped and typed: debug builds abort with one
+ *    line naming it (release builds: the second sync may wait for ever, not
+ *    run). It used to wait for ever in every build.
  *
  * Built twice (meson.build): with spool.h's inline fork-join fast path and
  * with SPOOL_NO_INLINE, so the frames the inline path writes carry what the
@@ -74,6 +77,27 @@ static int typed_leaves_frame(void *arg, void **result) {
   return 0;
 }
 
+static int syncs_twice(void *arg, void **result) {
+  (void)arg;
+  spool_task t;
+  void *r = NULL;
+  spool_fork(&t, leaf, HARNESS_PTR(2));
+  int first = spool_sync(&t, &r);
+  (void)spool_sync(&t, &r); /* misuse: the frame was synced already */
+  *result = HARNESS_PTR(first == 0);
+  return 0;
+}
+
+static int typed_syncs_twice(void *arg, void **result) {
+  (void)arg;
+  spool_frame(typed_leaf) f;
+  SPOOL_FORK(&f, typed_leaf, 1);
+  long first = SPOOL_SYNC(&f, typed_leaf);
+  (void)SPOOL_SYNC(&f, typed_leaf); /* misuse */
+  *result = HARNESS_PTR(first == 2);
+  return 0;
+}
+
 static void run_on_one_worker(spool_fn fn) {
   spool_config c;
   spool_config_init(&c);
@@ -103,6 +127,14 @@ static void child_typed_leaves_frame(void) {
   run_on_one_worker(typed_leaves_frame);
 }
 
+static void child_syncs_twice(void) {
+  run_on_one_worker(syncs_twice);
+}
+
+static void child_typed_syncs_twice(void) {
+  run_on_one_worker(typed_syncs_twice);
+}
+
 static void expect_abort(void (*body)(void), const char *message) {
   child_outcome out;
   if (!harness_run_child(body, &out)) return;
@@ -123,6 +155,10 @@ int main(void) {
     expect_abort(child_typed_out_of_order, "spool_sync() out of order");
     harness_phase("typed frames: a task returning with a frame unsynced aborts (debug build)");
     expect_abort(child_typed_leaves_frame, "without calling spool_sync()");
+    harness_phase("a frame synced twice aborts (debug build)");
+    expect_abort(child_syncs_twice, "spool_sync() called twice");
+    harness_phase("typed frames: a frame synced twice aborts (debug build)");
+    expect_abort(child_typed_syncs_twice, "spool_sync() called twice");
   } else {
     harness_phase("out-of-order sync returns the right outcomes (release build)");
     harness_child_succeeds(child_out_of_order);
