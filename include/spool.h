@@ -260,7 +260,7 @@ typedef struct spool_stats {
  *                        per allowed hardware thread, at most 4096)
  *   SPOOL_BIND           none | core | spread | numa, in either case
  *   SPOOL_STACK_SIZE     bytes, optional K/M suffix (either case), >= 16K,
- *                        rounded up to whole pages, at most SIZE_MAX / 4
+ *                        rounded up to whole pages, to at most SIZE_MAX / 4
  *   SPOOL_MAX_FIBERS     >= 1
  *   SPOOL_CATCH_OVERFLOW 0 | 1
  *   SPOOL_TRACE          a path: trace_path (see "Tracing"); empty is malformed
@@ -545,11 +545,13 @@ void spool_fork(spool_task *t, spool_fn fn, void *arg);
  * an out-of-order sync or a task that returns with a frame unsynced;
  * release builds do not check: an out-of-order sync still returns the right
  * outcome (it waits until the frame has run), and a frame left unsynced is
- * undefined behaviour. A frame is synced once per fork: a second
+ * undefined behaviour. A frame is synced once per fork. A second
  * spool_sync() (or SPOOL_SYNC) of it aborts with a message when the first
- * went through the library or was compiled without NDEBUG, and otherwise
- * may wait for ever (a sync of a frame a thief ran returns its outcome
- * again). */
+ * took the frame back in the library (SPOOL_NO_INLINE, targets without the
+ * inline path, a frame published and not taken) or inline in code compiled
+ * without NDEBUG; it returns the outcome again when a thief ran the frame or
+ * it was forked outside a worker; after an inline take compiled with
+ * NDEBUG it may wait for ever. */
 int spool_sync(spool_task *t, void **result);
 
 /* Runs a root task on `ex` and waits for it: the entry point from main().
@@ -985,9 +987,10 @@ typedef struct SPOOL__MAY_ALIAS spool__frame {
 
 #define SPOOL__WORK_FRAME    2
 #define SPOOL__FRAME_PENDING 0
-/* A frame whose sync took it back on the fast path, marked so by callers
-   compiled without NDEBUG: a second spool_sync() of it then aborts with a
-   message (the library checks), where it would wait for ever. */
+/* A frame whose sync took it back on the fast path: marked so by the
+   library's spool_sync() and, inline, by callers compiled without NDEBUG;
+   a second spool_sync() of it then aborts with a message (the library
+   checks), where it would wait for ever. */
 #define SPOOL__FRAME_SYNCED 1
 
 /* x86-64 or AArch64, ELF, LP64 (not x32 or ILP32), GCC or Clang: the

@@ -32,6 +32,9 @@ def worker_times(path, windows=None):
     def inside(t0, t1):  # how much of [t0, t1] lies inside the windows
         return sum(max(0.0, min(t1, end) - max(t0, start)) for start, end in windows)
 
+    def at_inside(t):  # whether the instant t lies inside a window (ends included)
+        return any(start <= t <= end for start, end in windows)
+
     workers = {}
     for tid in sorted({e["tid"] for e in events}):
         stack, busy, asleep = [], 0.0, 0.0
@@ -46,18 +49,20 @@ def worker_times(path, windows=None):
                         asleep += inside(t0, e["ts"])
                     else:
                         busy += inside(t0, e["ts"])
-            elif e["ph"] == "i" and e.get("name") in counts and inside(e["ts"], e["ts"] + 1e-9):
+            elif e["ph"] == "i" and e.get("name") in counts and at_inside(e["ts"]):
                 counts[e["name"]] += 1
         workers[tid] = dict(busy=busy / total, asleep=asleep / total,
                             searching=max(0.0, 1 - (busy + asleep) / total), **counts)
     return doc, workers
 
 
-def steal_searches(path):
+def steal_searches(path, windows=None):
     """The thief's side of each steal: for every search that ended in a
     steal, the time (us) from the end of the worker's previous slice (a run
     or a sleep) to the start of the run that follows the steal. Searches
-    that end in a sleep, a resume or injected work are not counted."""
+    that end in a sleep, a resume or injected work are not counted. With
+    `windows` ((start, end) in the trace's microseconds), only the searches
+    that end inside one."""
     with open(path) as f:
         doc = json.load(f)
     searches = []
@@ -69,7 +74,8 @@ def steal_searches(path):
         depth, since, stolen = 0, None, False
         for e in events:
             if e["ph"] == "B":
-                if depth == 0 and since is not None and stolen:  # the stolen item's run
+                if depth == 0 and since is not None and stolen and (  # the stolen item's run
+                        windows is None or any(a <= e["ts"] <= b for a, b in windows)):
                     searches.append(e["ts"] - since)
                 depth += 1
             elif e["ph"] == "E" and depth > 0:
@@ -130,6 +136,12 @@ def self_test():
         # is busy 10 + 3 + 7 us, asleep 10 (the end of its sleep), and
         # steals twice; worker 1 is busy 1 + 7 + 1 us with one steal.
         _, inside = worker_times(path, [(0.0, 15.0), (30.0, 51.0)])
+        windowed = steal_searches(path, [(30.0, 51.0)])
+        # The same trace 2e7 us later (a trace longer than 2^24 us): an
+        # instant's time plus a tiny length is the same double there.
+        with open(path, "w") as f:
+            json.dump({"traceEvents": [dict(e, ts=e["ts"] + 2e7) for e in events]}, f)
+        _, late = worker_times(path)
     finally:
         os.unlink(path)
     want = [2.0, 3.0]
@@ -142,7 +154,14 @@ def self_test():
     print("trace_summary self-test: inside windows (busy, asleep, steals of worker 0; busy, "
           "steals of worker 1) %s, want %s: %s" % (
               tuple(round(g, 6) for g in got_w), want_w, "ok" if ok_windows else "WRONG"))
-    return 0 if ok and ok_windows else 1
+    ok_windowed = windowed == [3.0]
+    print("trace_summary self-test: searches ending in [30, 51] %s, want [3.0]: %s" % (
+        windowed, "ok" if ok_windowed else "WRONG"))
+    got_late = (late[0]["steal"], late[1]["steal"])
+    ok_late = got_late == (2, 1)
+    print("trace_summary self-test: steals of a trace 2e7 us late %s, want (2, 1): %s" % (
+        got_late, "ok" if ok_late else "WRONG"))
+    return 0 if ok and ok_windows and ok_windowed and ok_late else 1
 
 
 if __name__ == "__main__":

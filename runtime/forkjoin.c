@@ -9,7 +9,11 @@
  * its own deque in its loop) runs it, and no one else ever does. The frame's
  * `state` goes PENDING -> DONE, written by the runner's exchange as its last
  * access to the frame; the syncer may first turn PENDING into a pointer to
- * its continuation (CAS) to ask the runner for a signal. Invariants:
+ * its continuation (CAS) to ask the runner for a signal. A syncer that
+ * takes back a frame no thief can see (the private list, or a published
+ * entry it pops itself) runs it and may write PENDING -> SYNCED, which only
+ * the syncing task reads, to catch a second sync: no runner exists for such
+ * a frame, so no runner ever sees SYNCED. Invariants:
  *   - when spool_sync returns, no deque entry and no thread refers to the
  *     frame: either the syncer popped the entry itself, or the runner's
  *     exchange to DONE (seen by the syncer) was its last access;
@@ -28,7 +32,7 @@
 
 /* Or a syncer's continuation (an address, above FRAME_DONE). SYNCED: the
    syncer took the frame back unseen by thieves and ran it itself; only the
-   syncer's own thread ever reads the mark, to catch a second sync. */
+   syncing task ever reads the mark, to catch a second sync. */
 enum { FRAME_PENDING = 0, FRAME_SYNCED = 1, FRAME_DONE = 2 };
 
 typedef struct fork_frame {
@@ -357,11 +361,11 @@ int spool_sync(spool_task *t, void **result) {
   worker *self = runtime_tls_worker; /* no switch point before its use */
   if (__builtin_expect(!self || !deque_take_private_bottom(&self->dq, &fr->item), 0))
     return sync_not_private(fr, self, result);
-    /* The fast path: our own newest private item, unseen by thieves. */
-#ifdef SPOOL_DEBUG_CHECKS
-  /* relaxed: never published, as in spool.h's inline take. */
+  /* The fast path: our own newest private item, unseen by thieves. Marked
+     in every build (one store on a path already out of line; spool.h's
+     inline take marks only where the caller is built without NDEBUG).
+     relaxed: never published. */
   atomic_store_explicit(&fr->state, FRAME_SYNCED, memory_order_relaxed);
-#endif
   void *r = NULL;
   int error = fr->fn(fr->arg, &r);
   if (__builtin_expect(error != 0, 0)) r = NULL; /* the code passes unchanged */

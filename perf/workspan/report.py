@@ -112,8 +112,11 @@ def add_trace_model(rec, trace):
     runs to the steals."""
     if not os.path.exists(trace):
         return
-    searches = trace_summary.steal_searches(trace)
-    rec["trace_text"] = runs_text(rec, trace)
+    windows = run_windows(rec, trace)
+    # The searches that ended inside the timed traced runs (not in their
+    # warm-up runs, which T_p leaves out too).
+    searches = trace_summary.steal_searches(trace, windows)
+    rec["trace_text"] = runs_text(rec, trace, windows)
     if not searches:
         return
     # The median: a search that also waited for work to exist (the other
@@ -138,17 +141,25 @@ def add_trace_model(rec, trace):
         measured_speedup_1=ts / t1, measured_speedup_p=ts / tp)
 
 
-def runs_text(rec, trace):
-    """Each worker's time busy, searching and asleep inside the traced runs
-    only (the trace also covers the executor's idle time between them, and
-    the untimed warm-up runs)."""
+def run_windows(rec, trace):
+    """The timed traced runs as (start, end) in the trace's microseconds,
+    placed by the trace's epoch; None (the whole trace) without one."""
     with open(trace) as f:
         epoch_ns = json.load(f).get("otherData", {}).get("spool_epoch_monotonic_ns")
     runs = rec.get("traced_windows_s") or []
     if epoch_ns is None or not runs:
+        return None
+    return [((start * 1e9 - epoch_ns) / 1e3, (start * 1e9 - epoch_ns) / 1e3 + length * 1e6)
+            for start, length in runs]
+
+
+def runs_text(rec, trace, windows):
+    """Each worker's time busy, searching and asleep inside the traced runs
+    only (the trace also covers the executor's idle time between them, and
+    the untimed warm-up runs)."""
+    if windows is None:
         return trace_summary.summary_text(trace, title="trace of %s (whole trace)" % rec["kernel"])
-    windows = [((start * 1e9 - epoch_ns) / 1e3, (start * 1e9 - epoch_ns) / 1e3 + length * 1e6)
-               for start, length in runs]
+    runs = rec["traced_windows_s"]
     length = sum(l for _, l in runs)
     title = "trace of %s, inside its %d traced runs (mean %.2f ms)" % (
         rec["kernel"], len(runs), 1e3 * length / len(runs))

@@ -369,7 +369,6 @@ typedef struct analysis {
   double ts[SAMPLES], t1[SAMPLES], tp[SAMPLES], steals[SAMPLES];
   double work[SAMPLES], span[SAMPLES], spawns[SAMPLES];
   double forks;
-  int runs;             /* computes the last timed() made, its warm-up included */
   int traced_runs;      /* timed runs on ex_traced */
   double traced_steals; /* steals per run there (spool_stats), summed */
   /* Each traced run's start and duration (CLOCK_MONOTONIC seconds): the
@@ -400,22 +399,31 @@ static int checked(analysis *a, int rc) {
    nearer the undisturbed machine than one run does. The same for T_s, T_1
    and T_p. With `started`, the last run is the one timed alone and its
    start is stored (CLOCK_MONOTONIC seconds, the clock of the trace's
-   epoch): the traced runs are read in the trace by their windows. */
+   epoch): the traced runs are read in the trace by their windows. With
+   `ex`, *steals receives the steals per timed run on it (spool_stats; the
+   warm-up's left out, as its time is). */
 #define RUN_BUDGET_SECONDS 0.05
-static double timed(analysis *a, int (*compute)(void *), int *rc, double *started) {
+static double timed(analysis *a, int (*compute)(void *), int *rc, double *started,
+                    spool_executor *ex, double *steals) {
   double least = 0, spent = 0;
-  a->runs = 0;
+  int runs = 0;
+  spool_stats before = {0}, after = {0};
   for (int run = 0; !*rc && (run < 2 || (!started && spent < RUN_BUDGET_SECONDS)); run++) {
-    a->runs++;
+    if (run == 1 && ex) spool_stats_read(ex, -1, &before);
     if (a->inner->reset) a->inner->reset(a->state);
     double t0 = bench_now();
     int r = compute(a->state);
     double t = bench_now() - t0;
     *rc = checked(a, r);
     if (run == 0) continue; /* the warm-up */
+    runs++;
     spent += t;
     if (started) *started = t0;
     if (run == 1 || t < least) least = t;
+  }
+  if (ex) {
+    spool_stats_read(ex, -1, &after);
+    *steals = runs ? (double)(after.steals_won - before.steals_won) / runs : 0;
   }
   return least;
 }
@@ -427,29 +435,21 @@ static int analysis_sample(analysis *a) {
   for (int step = 0; step < steps && !rc; step++) {
     switch ((step + i) % steps) {
     case 0:
-      a->ts[i] = timed(a, a->serial, &rc, NULL);
+      a->ts[i] = timed(a, a->serial, &rc, NULL, NULL, NULL);
       break;
     case 1:
       bench_spool = ex_one;
-      a->t1[i] = timed(a, a->spool, &rc, NULL);
+      a->t1[i] = timed(a, a->spool, &rc, NULL, NULL, NULL);
       break;
-    case 2: {
-      spool_stats before, after;
-      spool_stats_read(ex_many, -1, &before);
+    case 2:
       bench_spool = ex_many;
-      a->tp[i] = timed(a, a->spool, &rc, NULL);
-      spool_stats_read(ex_many, -1, &after);
-      a->steals[i] = (double)(after.steals_won - before.steals_won) / a->runs;
+      a->tp[i] = timed(a, a->spool, &rc, NULL, ex_many, &a->steals[i]);
       break;
-    }
     case 4: {
-      spool_stats before, after;
-      spool_stats_read(ex_traced, -1, &before);
       bench_spool = ex_traced;
-      double *window = a->traced_windows[a->traced_runs];
-      window[1] = timed(a, a->spool, &rc, &window[0]);
-      spool_stats_read(ex_traced, -1, &after);
-      a->traced_steals += (double)(after.steals_won - before.steals_won) / a->runs;
+      double *window = a->traced_windows[a->traced_runs], steals = 0;
+      window[1] = timed(a, a->spool, &rc, &window[0], ex_traced, &steals);
+      a->traced_steals += steals;
       a->traced_runs++;
       break;
     }

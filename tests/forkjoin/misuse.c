@@ -11,8 +11,10 @@
  *
  * 3. Both again with typed frames (SPOOL_FORK / SPOOL_SYNC).
  * 4. A frame synced twice, untyped and typed: debug builds abort with one
- *    line naming it (release builds: the second sync may wait for ever, not
- *    run). It used to wait for ever in every build.
+ *    line naming it, and so do release builds when the sync goes through
+ *    the library (the out-of-line build); a release build's inline take
+ *    leaves no mark, and the second sync may wait for ever (not run). It
+ *    used to wait for ever in every build.
  *
  * Built twice (meson.build): with spool.h's inline fork-join fast path and
  * with SPOOL_NO_INLINE, so the frames the inline path writes carry what the
@@ -163,6 +165,11 @@ int main(void) {
     harness_phase("out-of-order sync returns the right outcomes (release build)");
     harness_child_succeeds(child_out_of_order);
     harness_child_succeeds(child_typed_out_of_order);
+#ifndef SPOOL_INLINE_FORK_JOIN
+    harness_phase("a frame synced twice through the library aborts (release build)");
+    expect_abort(child_syncs_twice, "spool_sync() called twice");
+    expect_abort(child_typed_syncs_twice, "spool_sync() called twice");
+#endif
   }
   harness_watchdog_off();
   return harness_report();
