@@ -9,9 +9,10 @@
  * runtime/config.c, and the two must agree: env_error names the first
  * malformed variable in the documented order (or is NULL), and each field
  * a well-formed variable before it sets holds the documented value. Where
- * the contract leaves room (a stack size so large that it cannot be
- * rounded; SPOOL_BIND in mixed case), either outcome is accepted, but an
- * accepted value must still be right.
+ * the contract leaves room (SPOOL_BIND in mixed case), either outcome is
+ * accepted, but an accepted value must still be right. The stack size's
+ * upper bound is spool.h's (rounded up, at most SIZE_MAX / 4), which
+ * DESIGN.md leaves open.
  *
  * SPOOL_TRACE (issue 12) gets the same treatment once spool_config has its
  * trace_path: tests/fuzz/meson.build then defines SPOOL_FUZZ_TRACE and the
@@ -93,7 +94,7 @@ static ref_verdict ref_bind(const char *s, uint64_t *out) {
 }
 
 /* SPOOL_STACK_SIZE: bytes with an optional K or M (either case), at least
-   16K, rounded up to whole pages. */
+   16K, rounded up to whole pages, to at most SIZE_MAX / 4 (spool.h). */
 static ref_verdict ref_stack(const char *s, uint64_t *out) {
   size_t len = strlen(s);
   uint64_t unit = 1;
@@ -110,9 +111,7 @@ static ref_verdict ref_stack(const char *s, uint64_t *out) {
   uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
   if (v > SIZE_MAX - page) return REF_MALFORMED; /* cannot be rounded up */
   *out = (v + page - 1) / page * page;
-  /* Half the address space and more: an implementation may call it an
-     overflow; if it accepts it, the value must still be right. */
-  return v > SIZE_MAX / 2 ? REF_EITHER : REF_OK;
+  return *out > SIZE_MAX / 4 ? REF_MALFORMED : REF_OK;
 }
 
 /* SPOOL_MAX_FIBERS: at least 1; the field is an unsigned. */
