@@ -1083,7 +1083,9 @@ static inline bool spool__take_inline(spool_task *t) {
      lane (see the fork). */
   lane->head = fr->next;
 #ifndef NDEBUG
-  /* relaxed: no other thread sees a frame that was never published. */
+  /* relaxed: no other thread sees a frame that was never published; read
+     only by this task's next spool_sync() of the frame, if any (the
+     library's relaxed check of the mark). */
   const uintptr_t synced = SPOOL__FRAME_SYNCED;
   __atomic_store_n(&fr->state, synced, __ATOMIC_RELAXED);
 #endif

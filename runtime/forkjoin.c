@@ -323,8 +323,10 @@ static void sync_slow(worker *self, fork_frame *fr) {
 /* Everything but the fast path: the frame is done already (forked outside
    a worker, or run by a thief), published, stolen, or this task moved. */
 static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *self, void **result) {
-  /* relaxed: the mark is written by this task's earlier sync, if any: on
-     this thread, or before a migration that orders it before us. */
+  /* relaxed: pairs with nothing across threads. The mark is the relaxed
+     store of this task's earlier sync (below, or spool.h's inline take),
+     made on this thread or before a migration whose park and resume order
+     it before this load. */
   if (atomic_load_explicit(&fr->state, memory_order_relaxed) == FRAME_SYNCED)
     spool_misuse("spool_sync() called twice on one frame; sync each fork once (fork the frame "
                  "again to reuse it)");
@@ -334,7 +336,8 @@ static __attribute__((noinline)) int sync_not_private(fork_frame *fr, worker *se
 #endif
     if (self && deque_peek_bottom(&self->dq) == &fr->item && deque_pop(&self->dq) == &fr->item) {
       /* Published but not taken: call it directly. relaxed: no thief can
-         see it any more, as on the fast path. */
+         reach it any more (a thief that lost the pop never dereferences
+         it); read only by the check above in a later sync. */
       frame_call(fr);
       atomic_store_explicit(&fr->state, FRAME_SYNCED, memory_order_relaxed);
     } else if (self) {
@@ -364,7 +367,8 @@ int spool_sync(spool_task *t, void **result) {
   /* The fast path: our own newest private item, unseen by thieves. Marked
      in every build (one store on a path already out of line; spool.h's
      inline take marks only where the caller is built without NDEBUG).
-     relaxed: never published. */
+     relaxed: never published; read only by sync_not_private()'s check in
+     a later sync of this frame. */
   atomic_store_explicit(&fr->state, FRAME_SYNCED, memory_order_relaxed);
   void *r = NULL;
   int error = fr->fn(fr->arg, &r);

@@ -36,34 +36,42 @@ typedef enum mode {
 static const char *const mode_name[] = {"plain", "timed", "timing-out"};
 
 static spool_future *gate;
+/* Counts only, no data published through them: relaxed. main reads
+   `started` while tasks run (a count that only grows, polled until it is
+   complete), and the other two after harness_result() or
+   harness_collect_zeros(), whose wait for each task's future orders every
+   task's increment before the read. The resets to 0 come before the
+   round's submits, which order them before every task. */
 static _Atomic int started, finished_early, timed_out;
 static mode waits;
 
 static int wait_on_gate(void *arg, void **result) {
   (void)arg;
   (void)result;
-  atomic_fetch_add(&started, 1);
+  atomic_fetch_add_explicit(&started, 1, memory_order_relaxed);
   if (waits == PLAIN) {
     int rc = spool_future_yield_until_done(gate);
-    if (!spool_future_done(gate)) atomic_fetch_add(&finished_early, 1);
+    if (!spool_future_done(gate))
+      atomic_fetch_add_explicit(&finished_early, 1, memory_order_relaxed);
     return rc;
   }
   spool_future *own[1] = {gate}; /* the wait reorders its array: one per task */
   int rc = spool_yield_wait(own, 1, waits == TIMED ? 600.0 : 0.05, SPOOL_ALL_COMPLETED, NULL);
   if (waits == TIMING_OUT) {
     /* Resumed by its timer (the gate opens after every task returned). */
-    if (rc == SPOOL_ETIMEDOUT && !spool_future_done(gate)) atomic_fetch_add(&timed_out, 1);
+    if (rc == SPOOL_ETIMEDOUT && !spool_future_done(gate))
+      atomic_fetch_add_explicit(&timed_out, 1, memory_order_relaxed);
     return 0;
   }
-  if (!spool_future_done(gate)) atomic_fetch_add(&finished_early, 1);
+  if (!spool_future_done(gate)) atomic_fetch_add_explicit(&finished_early, 1, memory_order_relaxed);
   return rc;
 }
 
 static void run_round(unsigned workers, mode m) {
   waits = m;
-  atomic_store(&started, 0);
-  atomic_store(&finished_early, 0);
-  atomic_store(&timed_out, 0);
+  atomic_store_explicit(&started, 0, memory_order_relaxed);
+  atomic_store_explicit(&finished_early, 0, memory_order_relaxed);
+  atomic_store_explicit(&timed_out, 0, memory_order_relaxed);
   spool_executor *ex = harness_executor_opt(
       workers, (harness_options){.max_fibers = CAP, .fiber_stack_size = 64 << 10});
   gate = harness_created();
@@ -71,14 +79,14 @@ static void run_round(unsigned workers, mode m) {
   if (!fs) abort();
   for (int i = 0; i < TASKS; i++)
     fs[i] = harness_submit(ex, wait_on_gate, NULL);
-  CHECK(HARNESS_UNTIL(atomic_load(&started) == TASKS, 120));
+  CHECK(HARNESS_UNTIL(atomic_load_explicit(&started, memory_order_relaxed) == TASKS, 120));
   if (m == TIMING_OUT) {
     /* Every wait ends by its timer, parked stacks included. */
     int ok = 0;
     for (int i = 0; i < TASKS; i++)
       ok += harness_result(fs[i], SPOOL_FOREVER) == 0;
     CHECK_EQ(ok, TASKS);
-    CHECK_EQ(atomic_load(&timed_out), TASKS);
+    CHECK_EQ(atomic_load_explicit(&timed_out, memory_order_relaxed), TASKS);
   }
   spool_stats s = harness_stats(ex);
   uint64_t suspends = s.suspends; /* parks so far (all resumed when timing out) */
@@ -99,7 +107,7 @@ static void run_round(unsigned workers, mode m) {
     CHECK(s.suspends - s.resumes > CAP); /* and stacks are parked beyond it */
   CHECK(spool_future_set_result(gate, NULL) == SPOOL_OK);
   CHECK_EQ(harness_collect_zeros(fs, TASKS), TASKS);
-  CHECK_EQ(atomic_load(&finished_early), 0);
+  CHECK_EQ(atomic_load_explicit(&finished_early, memory_order_relaxed), 0);
   CHECK(spool_join(ex, SPOOL_FOREVER) == SPOOL_OK);
   spool_future_release(gate);
   free(fs);
