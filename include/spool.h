@@ -470,7 +470,10 @@ void spool_as_completed_end(spool_as_completed *it);
  * nested waits have used three quarters of a stack, the stack is parked
  * anyway and the worker goes on on a fresh one, so nested waits do not
  * pile up into an overflow: one fiber beyond the cap per stack filled this
- * way (suspends - resumes can then exceed max_fibers by that much). Nested waits always
+ * way (suspends - resumes can then exceed max_fibers by that much). If no
+ * such stack can be mapped (vm.max_map_count or memory exhausted), the
+ * waits go on nested and may overflow the stack; with catch_stack_overflow
+ * the message then names that cause. Nested waits always
  * make progress: each resume of a waiting task ends a wait, and outside
  * work is reached.
  * But a nested wait can wait FOR EVER when its futures depend on work

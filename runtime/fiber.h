@@ -61,6 +61,13 @@ struct fiber {
   void *data;
   /* Trace slices open on this fiber (trace.c); only touched when tracing. */
   uint32_t trace_open;
+  /* The runtime's: how many nested waits on this stack found no stack to
+     park on beyond the cap because mapping one failed (suspend.c), so the
+     overflow handler can name that cause. Written by the thread running
+     the fiber, read by the overflow handler on the same thread; atomic
+     (relaxed) because a signal handler reads it (C11 7.14.1.1). Zero on a
+     new mapping, and back to zero when those waits end. */
+  _Atomic uint32_t unparked_waits;
   /* The runtime's too: the task group of the task running on this fiber
      (runtime/group.c), NULL when none. It travels with the fiber, so a
      task that migrates keeps its group. Written and read by the thread

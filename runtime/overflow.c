@@ -88,10 +88,20 @@ static void write_all(int fd, const char *buf, size_t len) {
 }
 
 static _Noreturn void report_overflow(const fiber *f) {
-  char line[200];
+  char line[400];
   size_t at = append(line, 0, "spool: a task overflowed its fiber stack (");
   at += format_unsigned(line + at, f->stack_size);
-  at = append(line, at, " bytes); raise spool_config.fiber_stack_size or SPOOL_STACK_SIZE\n");
+  /* relaxed: written by this thread (fiber.h) */
+  if (atomic_load_explicit(&f->unparked_waits, memory_order_relaxed))
+    /* Waits nested at the max_fibers cap found no stack to park on: a
+       larger stack only postpones this. */
+    at = append(line, at,
+                " bytes) under waits nested at the max_fibers cap that could not park: mapping a "
+                "new fiber stack failed (raise vm.max_map_count or the memory limit, or have "
+                "fewer tasks waiting at once; a larger SPOOL_STACK_SIZE or "
+                "spool_config.fiber_stack_size only postpones it)\n");
+  else
+    at = append(line, at, " bytes); raise spool_config.fiber_stack_size or SPOOL_STACK_SIZE\n");
   write_all(STDERR_FILENO, line, at);
   abort();
 }

@@ -67,8 +67,9 @@
  * the fiber source's live count, so capped takes stay refused meanwhile),
  * taken from the quarter of the mappings the default cap leaves to the
  * program; nothing bounds their number but the waiting work. When no
- * mapping is left the wait goes on nested (and under ThreadSanitizer,
- * whose own mmap for the fiber fails first, the program aborts). The
+ * mapping is left the wait goes on nested, noted on the fiber so that an
+ * overflow is reported with that cause (and under ThreadSanitizer, whose
+ * own mmap for the fiber fails first, the program aborts). The
  * check runs before each item: an item that itself needs more than the
  * last quarter of the stack can still overflow it, as anywhere.
  *
@@ -188,6 +189,7 @@ worker *nested_wait_run(worker *self, nested_wait *nw) {
   fiber *me = self->current;
   nw->below = me->data;
   me->data = nw;
+  bool unparked = false; /* counted in me->unparked_waits */
   STAT_ADD(self, nested_waits, 1);
   while (!nested_wait_over(nw)) {
     /* Depth at the cap (file comment): with three quarters of the stack
@@ -201,10 +203,19 @@ worker *nested_wait_run(worker *self, nested_wait *nw) {
         self = suspend_park(self, &nw->c, next);
         continue; /* resumed once nw's events are done: over */
       }
-      /* No mapping left: go on nested (an overflow is caught and named). */
+      /* No mapping left: go on nested. Noted on the fiber, so that an
+         overflow is reported with this cause rather than the stack size
+         alone. relaxed: only this fiber's thread and its signal handler
+         read it (fiber.h). */
+      if (!unparked) {
+        unparked = true;
+        atomic_fetch_add_explicit(&me->unparked_waits, 1, memory_order_relaxed);
+      }
     }
     self = worker_help_once(self, nested_wait_over, nw);
   }
+  if (unparked) /* relaxed: as the increment above */
+    atomic_fetch_sub_explicit(&me->unparked_waits, 1, memory_order_relaxed);
   me->data = nw->below;
   return self;
 }

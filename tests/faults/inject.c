@@ -230,9 +230,19 @@ void *spool_fault_mmap64(void *addr, size_t len, int prot, int flags, int fd, of
 int spool_fault_munmap(void *addr, size_t len);
 int spool_fault_mprotect(void *addr, size_t len, int prot);
 
+/* relaxed: a switch the program sets before it starts the work that
+   should see it (inject.h); no data is published through it. */
+static _Atomic bool mappings_refused;
+
+void fault_refuse_mappings(bool refuse) {
+  atomic_store_explicit(&mappings_refused, refuse, memory_order_relaxed);
+}
+
 static void *mapping_new(void *addr, size_t len, int prot, int flags, int fd, off_t off,
                          void *site) {
-  if (should_fail("mmap", len, site)) {
+  /* relaxed: see mappings_refused */
+  if (should_fail("mmap", len, site) ||
+      atomic_load_explicit(&mappings_refused, memory_order_relaxed)) {
     errno = ENOMEM;
     return MAP_FAILED;
   }

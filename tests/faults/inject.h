@@ -25,6 +25,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* While `refuse` is true, every mmap the library makes fails (MAP_FAILED,
+   errno ENOMEM), whatever SPOOL_FAULT_AT says: a program that runs out of
+   mappings at the moment it chooses (tests/faults/unparked_overflow.c).
+   Call it on the thread that then makes the library work, or before it
+   starts work on other threads (the flag is relaxed). */
+void fault_refuse_mappings(bool refuse);
+
 /* Counted calls so far, and how many of them were failed. */
 uint64_t fault_calls(void);
 uint64_t fault_injected(void);
