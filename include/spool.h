@@ -518,7 +518,12 @@ int spool_future_yield_until_done(spool_future *f);
  *     spool_yield_wait(&never, 1, 0.5, SPOOL_ALL_COMPLETED, NULL);  // ETIMEDOUT
  *
  * At the max_fibers cap the task waits nested, as spool_yield_until_done
- * does, and its deadline still holds. */
+ * does: its timer still fires at the deadline, but the call returns only
+ * once the work its worker ran above it on the same stack has returned. So
+ * if that work itself waits (nested, at the cap), for a longer time or for
+ * something this task would do after its timeout, the return comes that
+ * much later, or never: the fiber cap's usual caveat (see
+ * spool_yield_until_done), and raising max_fibers is the fix. */
 int spool_yield_wait(spool_future **fs, size_t n, double timeout, spool_return_when when,
                      size_t *ndone);
 

@@ -9,9 +9,23 @@
  * together with the atomic access next to it, so every fence here is a
  * wrapper that takes that access: fence_seq_cst_then_load() and friends.
  * In ordinary builds they are the fence plus a relaxed access, exactly as
- * the papers write them; in TSan builds they become one access of the
- * fence's strength (seq_cst), which TSan understands and which is at least
- * as strong, so a clean TSan run checks the same protocol. */
+ * the papers write them; in TSan builds they become one access TSan
+ * understands, chosen so that the protocol still holds in the C11 model:
+ *   - fence_seq_cst_then_load(p): a seq_cst read-modify-write of *p that
+ *     adds 0. A plain seq_cst load would not do: after a release store
+ *     (park_notify(), join_worker_idle()), "release store; seq_cst load"
+ *     lets both sides of the Dekker pattern miss each other, and on x86 the
+ *     load may pass the store. The other side of each such pattern is a
+ *     seq_cst read-modify-write of the same *p (park_prepare()'s and
+ *     event_prepare()'s increments), so the two RMWs are ordered in *p's
+ *     modification order: either ours reads the increment, or the
+ *     increment reads ours and acquires what we stored before it.
+ *   - the deque's (Chase-Lev's pop and steal): the owner's store of split
+ *     and its load of top after the fence (load_after_fence_seq_cst()),
+ *     and the thief's load of split, all become seq_cst, so all three are
+ *     in the single total order, which agrees with the thief's acquire of
+ *     top from the CAS it read; a thief that missed the owner's split then
+ *     comes before it, and the owner's load of top sees that CAS. */
 #ifndef SPOOL_ATOMICS_H
 #define SPOOL_ATOMICS_H
 
@@ -65,9 +79,10 @@
 /* ---- Fences, written together with the access they order ---------------- */
 
 /* seq_cst fence, then a relaxed load of *p (the "store; fence; load" of
-   Dekker-style protocols: Chase-Lev's pop and steal, sleep and wake). */
+   Dekker-style protocols: sleep and wake, the joiner's wake). *p must be
+   an integer. Under TSan: a seq_cst fetch-add of 0 (file comment). */
 #ifdef SPOOL_TSAN
-#define fence_seq_cst_then_load(p) atomic_load_explicit((p), memory_order_seq_cst)
+#define fence_seq_cst_then_load(p) atomic_fetch_add_explicit((p), 0, memory_order_seq_cst)
 #else
 #define fence_seq_cst_then_load(p)                                                                 \
   (atomic_thread_fence(memory_order_seq_cst), atomic_load_explicit((p), memory_order_relaxed))
@@ -99,6 +114,15 @@
 #else
 #define fence_release_then_store(p, v)                                                             \
   (atomic_thread_fence(memory_order_release), atomic_store_explicit((p), (v), memory_order_relaxed))
+#endif
+
+/* The load that follows store_then_fence_seq_cst() (the second half of the
+   owner's side): relaxed, ordered by the fence; under TSan, where the
+   store is a seq_cst store, a seq_cst load (file comment). */
+#ifdef SPOOL_TSAN
+#define load_after_fence_seq_cst(p) atomic_load_explicit((p), memory_order_seq_cst)
+#else
+#define load_after_fence_seq_cst(p) atomic_load_explicit((p), memory_order_relaxed)
 #endif
 
 /* Relaxed load followed by an acquire fence. Under TSan: an acquire load. */

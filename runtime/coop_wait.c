@@ -96,8 +96,8 @@ int coop_wait_begin(coop_wait *w, worker *self, bool (*ready)(void *), void *arg
       if (w->next) suspend_unprepare(self, w->next);
       return SPOOL_ENOMEM;
     }
-    /* A new earliest deadline: a sleeping worker re-reads it (timer.c). */
-    if (r > 0) park_notify(&self->ex->lot);
+    /* A new earliest deadline: every sleeping worker re-reads it (timer.c). */
+    if (r > 0) park_notify_every(&self->ex->lot);
   }
   return SPOOL_OK;
 }

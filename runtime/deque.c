@@ -369,7 +369,8 @@ static work_item *deque_pop_public(deque *d) {
   /* relaxed store + seq_cst fence, then top: the owner's half of the Dekker
      pattern; pairs with the fence in deque_steal(). */
   store_then_fence_seq_cst(&d->split, s);
-  int64_t t = load_relaxed(&d->top);
+  /* relaxed after the fence (seq_cst under TSan, atomics.h) */
+  int64_t t = load_after_fence_seq_cst(&d->top);
   /* top_bound is not refreshed from this relaxed load: a bound used to
      overwrite slots must come from the acquire in deque_room(). */
   if (t > s) { /* empty: restore (relaxed: thieves that saw s saw empty) */

@@ -166,6 +166,15 @@ void park_notify_relaxed(park_lot *lot) {
   park_wake_one(lot, true);
 }
 
+void park_notify_every(park_lot *lot) {
+  /* seq_cst fence, then sleepers: as in park_notify(); pairs with the
+     seq_cst increment in park_prepare(). */
+  if (fence_seq_cst_then_load(&lot->sleepers) <= 0) return;
+  /* release: pairs with the acquire load of epoch in park_prepare(). */
+  fetch_add_release(&lot->epoch, 1);
+  futex_wake(&lot->epoch, INT_MAX);
+}
+
 void park_notify_all(park_lot *lot) {
   /* seq_cst: orders the caller's earlier stores (the shutdown flag) before
      the wake; pairs with the acquire load in park_prepare(). */

@@ -73,5 +73,9 @@ void park_notify(park_lot *lot);
 void park_notify_relaxed(park_lot *lot);
 /* Wakes every sleeper (shutdown). */
 void park_notify_all(park_lot *lot);
+/* The same, safe against lost wake-ups like park_notify(), and without a
+   system call when nobody sleeps: after a new earliest timer deadline,
+   which every sleeper must re-read (timer.c). */
+void park_notify_every(park_lot *lot);
 
 #endif /* SPOOL_PARK_H */

@@ -15,10 +15,15 @@
  * No sleeper misses a new earliest deadline. A worker about to sleep
  * announces itself (park_prepare: seq_cst increment of sleepers), then reads
  * `earliest` (seq_cst) and sleeps no longer than that. timer_add() stores a
- * new earliest (seq_cst) and the caller then runs park_notify() (seq_cst
- * fence, then a load of sleepers). Both sides store, then load the other's
- * variable with seq_cst: either the sleeper sees the new deadline, or the
- * adder sees the sleeper and wakes it, and it re-reads the deadline. */
+ * new earliest (seq_cst) and the caller then runs park_notify_every()
+ * (seq_cst fence, then a load of sleepers). Both sides store, then load the
+ * other's variable with seq_cst: either the sleeper sees the new deadline,
+ * or the adder sees the sleepers and wakes them all, and each re-reads the
+ * deadline. All of them: a single woken sleeper may find queued work and
+ * run it, and the rest, asleep since before the timer existed, would sleep
+ * past the deadline with nobody idle watching it
+ * (tests/suspend/timer_wakes_sleepers.c). A new earliest deadline is rare
+ * next to pushes, so the wider wake costs little. */
 #include "internal.h"
 
 #include <stdlib.h>
