@@ -688,8 +688,11 @@ void spool_executor_destroy(spool_executor *ex) {
   exec_handle *h = ex->handle;
   /* seq_cst: Dekker with handoff_begin() (store ex, then load handoffs). */
   store_seq_cst(&h->ex, NULL);
-  /* acquire: pairs with the release decrement in handoff_end(). */
-  while (load_acquire(&h->handoffs) != 0)
+  /* seq_cst: the load of the Dekker pattern with handoff_begin()'s seq_cst
+     increment (an acquire load is outside the single total order, and
+     could miss an increment whose load of ex saw it non-NULL); as an
+     acquire, it also pairs with the release decrement in handoff_end(). */
+  while (load_seq_cst(&h->handoffs) != 0)
     sched_yield();
   executor_free(ex);
 }

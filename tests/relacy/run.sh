@@ -3,7 +3,7 @@
 # at a time), prints each program's lines and a total "N passed, M failed",
 # and exits non-zero if anything failed or did not build.
 #
-#   tests/relacy/run.sh [model...]       models: chase_lev split_deque (default: both)
+#   tests/relacy/run.sh [model...]       models: chase_lev split_deque handoff (default: all)
 #
 # Environment: CXX (default g++), RELACY_BUILD_DIR (default: a temporary
 # directory, removed afterwards), RELACY_DEEP=1 (add the slow searches),
@@ -13,7 +13,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 cxx=${CXX:-g++}
-models=${*:-chase_lev split_deque}
+models=${*:-chase_lev split_deque handoff}
 
 if ! printf '#include <relacy/relacy.hpp>\n' | "$cxx" -std=c++17 -fsyntax-only -x c++ - 2>/dev/null; then
   echo "relacy/relacy.hpp not found or not usable with $cxx (Debian package relacy-dev)"
