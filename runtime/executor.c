@@ -24,7 +24,21 @@
  * sees it in flight and waits for the unmark, which publishes the push to
  * the drain (release/acquire); or shutdown's store comes first and the
  * submission sees the shutdown and withdraws. The wait is short: a submit
- * in flight only allocates and pushes, never waits for shutdown. */
+ * in flight only allocates and pushes, never waits for shutdown.
+ *
+ * Drains. Shutdown's cancel and a group's cancel each take every queued
+ * item as a thief, keep the items that are not theirs to cancel (other
+ * tasks, frames, continuations) and push those back. Invariant: no drain
+ * finds a queue empty while another holds an item taken from it. It holds
+ * because each drain takes drain_lock before its first take and releases
+ * it after its last push-back (executor_drain_begin/end), so a drain sees
+ * every item another had taken. (Without it, a group cancel holding an
+ * ungrouped task let a concurrent shutdown(cancel) return with the task
+ * still to start, and two group cancels hid each other's members.) Under
+ * the lock a drain only claims (PENDING -> CANCELLED) and collects; the
+ * callbacks, the waiters and the counts come after the unlock, since a
+ * callback may cancel, shut down or migrate its caller. A claimed task
+ * never starts, so that is enough for each cancel's promise. */
 #include "internal.h"
 #include "overflow.h"
 
@@ -441,6 +455,7 @@ static void executor_free(spool_executor *ex) {
   pthread_mutex_destroy(&ex->start_lock);
   pthread_cond_destroy(&ex->start_cond);
   pthread_mutex_destroy(&ex->exit_lock);
+  pthread_mutex_destroy(&ex->drain_lock);
   timer_heap_destroy(&ex->timers);
   if (ex->fibers_ready) fiber_source_destroy(&ex->fibers);
   if (ex->handle) handle_release(ex->handle);
@@ -475,6 +490,7 @@ int spool_executor_create(spool_executor **out, const spool_config *c) {
   pthread_mutex_init(&ex->start_lock, NULL);
   pthread_cond_init(&ex->start_cond, NULL);
   pthread_mutex_init(&ex->exit_lock, NULL);
+  pthread_mutex_init(&ex->drain_lock, NULL);
   park_init(&ex->lot);
   timer_heap_init(&ex->timers);
   event_init(&ex->join_event);
@@ -592,24 +608,61 @@ work_item *executor_take_queued(spool_executor *ex, unsigned i) {
   }
 }
 
+void executor_drain_begin(spool_executor *ex, drain *d) {
+  d->cancelled = NULL;
+  d->dropped = NULL;
+  pthread_mutex_lock(&ex->drain_lock);
+}
+
+void drain_cancel_task(drain *d, spool_future *f) {
+  if (future_cancel_claim(f)) {
+    /* Ours now: the queue's reference comes along to drain_end. */
+    f->item.next = d->cancelled;
+    d->cancelled = &f->item;
+  } else {
+    spool_future_release(f); /* claimed or cancelled elsewhere */
+  }
+}
+
+void drain_drop_detached(drain *d, work_item *item) {
+  item->next = d->dropped;
+  d->dropped = item;
+}
+
+worker *executor_drain_end(spool_executor *ex, drain *d, worker *caller) {
+  pthread_mutex_unlock(&ex->drain_lock);
+  for (work_item *item = d->cancelled; item;) {
+    work_item *next = item->next;
+    spool_future *f = container_of(item, spool_future, item);
+    /* Its callbacks may migrate a caller that is a task (suspend.c). */
+    caller = future_cancel_finish(f, caller);
+    spool_future_release(f); /* the queue's reference */
+    item = next;
+  }
+  for (work_item *item = d->dropped; item;) {
+    work_item *next = item->next;
+    detached_drop(ex, item, caller);
+    item = next;
+  }
+  return caller;
+}
+
 /* Takes every queued item as a thief and cancels or drops the tasks among
    them; frames and continuations belong to running tasks and go back to
-   the workers through an injection queue. */
+   the workers through an injection queue ("Drains"). */
 static void executor_cancel_queued(spool_executor *ex, worker *caller) {
+  drain d;
+  executor_drain_begin(ex, &d);
   work_item *keep = NULL;
   for (unsigned i = 0; i < ex->nworkers + ex->ninjectors; i++) {
     work_item *item;
     while ((item = executor_take_queued(ex, i))) {
       switch (item->kind) {
-      case WORK_TASK: {
-        spool_future *f = container_of(item, spool_future, item);
-        /* Its callbacks may migrate a caller that is a task (suspend.c). */
-        caller = future_cancel_from(f, caller);
-        spool_future_release(f); /* the queue's reference */
+      case WORK_TASK:
+        drain_cancel_task(&d, container_of(item, spool_future, item));
         break;
-      }
       case WORK_DETACHED:
-        detached_drop(ex, item, caller);
+        drain_drop_detached(&d, item);
         break;
       default:
         item->next = keep;
@@ -623,6 +676,7 @@ static void executor_cancel_queued(spool_executor *ex, worker *caller) {
     keep = next;
   }
   park_notify_all(&ex->lot);
+  executor_drain_end(ex, &d, caller);
 }
 
 static void executor_join_threads(spool_executor *ex) {

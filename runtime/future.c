@@ -219,12 +219,20 @@ static worker *task_cancelled(spool_future *f, spool_executor *ex, worker *self)
   return self;
 }
 
-worker *future_cancel_from(spool_future *f, worker *self) {
+bool future_cancel_claim(spool_future *f) {
   int expected = FUTURE_PENDING;
   /* acq_rel: pairs with future_claim(); exactly one side wins. */
-  if (!cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED)) return self;
+  return cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED);
+}
+
+worker *future_cancel_finish(spool_future *f, worker *self) {
   spool_executor *ex = future_executor_raw(f);
   return task_cancelled(f, ex, worker_of(ex, self));
+}
+
+worker *future_cancel_from(spool_future *f, worker *self) {
+  if (!future_cancel_claim(f)) return self;
+  return future_cancel_finish(f, self);
 }
 
 bool spool_future_cancel(spool_future *f) {

@@ -283,13 +283,16 @@ static bool item_is_member(work_item *item, spool_group *g) {
 
 /* Takes every queued item as a thief; cancels or drops g's members; puts
    the rest back through the injection queue of the node it came from (in
-   the order taken, oldest first), after the sweep so none is taken twice. */
+   the order taken, oldest first), after the sweep so none is taken twice;
+   all of it inside a drain (executor.c, "Drains"). */
 static void group_cancel_queued(spool_group *g) {
   spool_executor *ex = g->ex;
   worker *caller = worker_of(ex, worker_self());
   work_item **heads = calloc(ex->ninjectors, 2 * sizeof *heads);
   work_item *one[2] = {NULL, NULL};
   if (!heads) heads = one; /* everything back through injector 0 */
+  drain d;
+  executor_drain_begin(ex, &d);
   for (unsigned i = 0; i < ex->nworkers + ex->ninjectors; i++) {
     unsigned node = i < ex->nworkers ? ex->workers[i].node : i - ex->nworkers;
     if (heads == one) node = 0;
@@ -299,14 +302,13 @@ static void group_cancel_queued(spool_group *g) {
       if (item->kind == WORK_TASK) {
         spool_future *f = container_of(item, spool_future, item);
         if (f->group == g || future_state(f) != FUTURE_PENDING) {
-          /* A no-op unless still pending; its callbacks may migrate a
-             caller that is a task (suspend.c), as in the executor's drain. */
-          caller = future_cancel_from(f, caller);
-          spool_future_release(f); /* the queue's reference */
+          /* The claim fails unless still pending (then the entry is a
+             leftover: its reference is released). */
+          drain_cancel_task(&d, f);
           continue;
         }
       } else if (item_is_member(item, g)) {
-        detached_drop(ex, item, caller);
+        drain_drop_detached(&d, item);
         continue;
       }
       item->next = NULL;
@@ -326,6 +328,7 @@ static void group_cancel_queued(spool_group *g) {
   }
   if (heads != one) free(heads);
   park_notify_all(&ex->lot);
+  executor_drain_end(ex, &d, caller);
 }
 
 /* ---- The API ------------------------------------------------------------------ */

@@ -224,6 +224,9 @@ struct spool_executor {
      first spool_shutdown(wait) joins the threads under exit_lock. */
   pthread_mutex_t exit_lock;
   bool threads_joined; /* under exit_lock */
+  /* Held by a drain (shutdown's cancel, a group's cancel) while it holds
+     queued items outside the queues (executor.c, "Drains"). */
+  pthread_mutex_t drain_lock;
   /* Workers that have left their loop; written by each worker (release). */
   _Atomic unsigned exited;
   /* Fiber stacks of all workers (stack.c). */
@@ -658,6 +661,12 @@ bool future_queued_on(const spool_future *f, const worker *self);
 /* Cancels a task future that was taken out of a queue at shutdown; returns
    the worker afterwards (its callbacks may migrate the caller). */
 worker *future_cancel_from(spool_future *f, worker *self);
+/* The same in two steps, for the drains (executor.c, "Drains"): the claim
+   (PENDING -> CANCELLED; true if this call won it, after which the task
+   never runs), then, with no lock held, the completion: callbacks,
+   waiters, the cancelled and finished counts. */
+bool future_cancel_claim(spool_future *f);
+worker *future_cancel_finish(spool_future *f, worker *self);
 
 /* Fire-and-forget items (executor.c). */
 worker *detached_run(work_item *item, worker *self);
@@ -669,6 +678,20 @@ void detached_drop(spool_executor *ex, work_item *item, worker *self);
    nworkers, else injection queue i - nworkers), retrying a lost race; NULL
    once the queue is empty. For the drains of shutdown and group cancel. */
 work_item *executor_take_queued(spool_executor *ex, unsigned i);
+/* A drain's bracket (executor.c, "Drains"): begin takes drain_lock; under
+   it, drain_cancel_task() claims a taken task future (or releases the
+   queue's reference if it cannot) and drain_drop_detached() sets a taken
+   fire-and-forget task aside; the caller pushes back what it keeps before
+   executor_drain_end(), which unlocks, then completes the cancelled tasks
+   (callbacks) and drops the set-aside ones. Returns the worker the caller
+   is on afterwards. */
+typedef struct drain {
+  work_item *cancelled, *dropped;
+} drain;
+void executor_drain_begin(spool_executor *ex, drain *d);
+void drain_cancel_task(drain *d, spool_future *f);
+void drain_drop_detached(drain *d, work_item *item);
+worker *executor_drain_end(spool_executor *ex, drain *d, worker *caller);
 /* The group of a queued fire-and-forget task, or NULL. */
 spool_group *detached_group(const work_item *item);
 /* spool_submit() with an explicit group (NULL: none), for
