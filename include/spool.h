@@ -605,7 +605,9 @@ typedef int (*spool_range_fn)(size_t lo, size_t hi, void *ctx);
  * worker takes part, loops nest, and the task may continue on another
  * worker afterwards (see "Migration"). Bodies always run on workers of
  * `ex`. After spool_shutdown(), a call from outside returns
- * SPOOL_ESHUTDOWN; inside a running task the loop runs, as forks do.
+ * SPOOL_ESHUTDOWN (also when spool_shutdown(cancel_futures) cancels the
+ * loop while its root task waits in the queue: then nothing ran); inside a
+ * running task the loop runs, as forks do.
  *
  * Order. Subranges run in no particular order, concurrently on several
  * workers; bodies must only write what their own indices own.
@@ -630,7 +632,8 @@ int spool_for(spool_executor *ex, size_t begin, size_t end, size_t grain, spool_
  * code of the lowest index that failed (Python's map raises the first
  * exception in order), unchanged. SPOOL_EINVAL for NULL `ex` or `fn`, or
  * `args` NULL with n > 0; n == 0 returns SPOOL_OK. Where it runs, and
- * SPOOL_ESHUTDOWN / SPOOL_ENOMEM: as spool_for(). */
+ * SPOOL_ESHUTDOWN / SPOOL_ENOMEM: as spool_for(); then no item ran, and
+ * `results` and `errors` are left as they were. */
 int spool_map(spool_executor *ex, spool_fn fn, void *const *args, size_t n, void **results,
               int *errors);
 

@@ -201,7 +201,12 @@ int spool_for(spool_executor *ex, size_t begin, size_t end, size_t grain, spool_
     loop_run(&L, begin, end, root.chunk, true, self);
   } else {
     int rc = spool_run(ex, loop_root, &root, NULL);
-    if (rc != SPOOL_OK) return rc; /* ESHUTDOWN, ENOMEM: nothing ran */
+    /* The root returns 0, so any code is the runtime's: the submit was
+       refused (ESHUTDOWN, ENOMEM), or spool_shutdown(cancel_futures)
+       cancelled the root while it was queued, which is a shutdown too.
+       Either way nothing ran. */
+    if (rc == SPOOL_ECANCELLED) return SPOOL_ESHUTDOWN;
+    if (rc != SPOOL_OK) return rc;
   }
   /* seq_cst: the syncs (or the root's future) ordered every body's CAS
      before this load. */
