@@ -254,7 +254,12 @@ bool spool_future_cancel(spool_future *f) {
     return won || expected == FUTURE_CANCELLED;
   }
   worker *self = worker_self();
-  spool_executor *ex = handoff_begin(f->handle);
+  /* Our own reference while the callbacks run, as for a created future:
+     the queue's is dropped by a worker that takes the entry after our CAS,
+     and a callback may release the caller's (spool.h, "Ownership"). */
+  spool_future_retain(f);
+  exec_handle *h = f->handle;
+  spool_executor *ex = handoff_begin(h);
   bool cancelled = false;
   if (ex) {
     int expected = FUTURE_PENDING;
@@ -268,7 +273,8 @@ bool spool_future_cancel(spool_future *f) {
   } else {
     cancelled = future_state(f) == FUTURE_CANCELLED;
   }
-  handoff_end(f->handle);
+  handoff_end(h);
+  spool_future_release(f);
   return cancelled;
 }
 

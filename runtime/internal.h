@@ -75,6 +75,10 @@ typedef struct worker_stats {
      so seconds_asleep includes a sleep in progress. Written by the owner
      (release) around each sleep, read by spool_stats_read() (acquire). */
   _Atomic int64_t asleep_since;
+  /* Odd while the owner folds a finished sleep into ns_asleep and clears
+     asleep_since: a sequence lock, so that a reader never pairs the new
+     total with the old start (runtime/stats.c). */
+  _Atomic uint32_t asleep_seq;
 } worker_stats;
 
 #define STAT_ADD(w, field, n) owner_add_relaxed(&(w)->stats.field, (n))

@@ -10,16 +10,35 @@ void stats_count_cancelled(spool_executor *ex, worker *self) {
     fetch_add_relaxed(&ex->ext_cancelled, 1);
 }
 
-/* The worker's time asleep, including a sleep in progress. The owner adds
-   a finished sleep to ns_asleep before it clears asleep_since (both
-   release); reading asleep_since on both sides of ns_asleep (acquire) and
-   retrying when it changed keeps a sleep from being counted twice or not at
-   all. */
+/* The worker's time asleep, including a sleep in progress: ns_asleep plus
+   (now - asleep_since) while asleep_since is set. The owner sets
+   asleep_since when a sleep begins (one store), and when it ends adds the
+   sleep to ns_asleep and clears asleep_since inside a sequence lock
+   (asleep_seq odd meanwhile). Invariant: the pair read here comes from
+   one state between the owner's updates, so a sleep is counted once, as
+   finished or as in progress. It holds because the reader retries unless
+   it read the same even sequence before and after the pair: the owner's
+   stores of the pair are releases after its odd store, so a reader that
+   acquires either new value then reads an odd or newer sequence; and its
+   final even store is a release after them, so a reader that acquires it
+   reads both. (Re-reading asleep_since alone was not enough: between the
+   total's update and the clear, the reader paired the new total with the
+   old start and counted the sleep twice; tests/hardening/
+   stats_asleep_window.c.) */
 static uint64_t worker_ns_asleep(worker *w) {
   for (;;) {
+    /* acquire: pairs with the owner's release store of the even sequence. */
+    uint32_t seq = load_acquire(&w->stats.asleep_seq);
+    if (seq & 1) {
+      cpu_relax();
+      continue;
+    }
+    /* acquire: pair with the owner's release stores (worker.c); each keeps
+       the sequence's second read below after it. */
     int64_t since = load_acquire(&w->stats.asleep_since);
     uint64_t ns = load_acquire(&w->stats.ns_asleep);
-    if (load_acquire(&w->stats.asleep_since) != since) continue;
+    /* acquire: as the first read */
+    if (load_acquire(&w->stats.asleep_seq) != seq) continue;
     if (since == 0) return ns;
     int64_t now = clock_now_ns();
     return ns + (uint64_t)(now > since ? now - since : 0);

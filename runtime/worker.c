@@ -18,6 +18,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef SPOOL_TEST_HOOKS
+/* Tests only (a library built with -DSPOOL_TEST_HOOKS, tests/hardening):
+   called by a worker that has added a finished sleep to its total and not
+   yet cleared the sleep's start. */
+void (*volatile spool_test_hook_sleep_counted)(void);
+#define TEST_HOOK(name)                                                                            \
+  do {                                                                                             \
+    if (spool_test_hook_##name) spool_test_hook_##name();                                          \
+  } while (0)
+#else
+#define TEST_HOOK(name) ((void)0)
+#endif
+
 /* How long an idle worker keeps searching before it sleeps: a few thread
    wake-ups' worth (one is about 5 us on the development machine), so a
    submit/result ping-pong or a short gap between bursts finds the worker
@@ -190,8 +203,18 @@ static bool worker_idle(worker *self, bool (*done)(void *), void *arg) {
   TRACE(self, TRACE_SLEEP_BEGIN, 0);
   int64_t ns = park_sleep(&ex->lot, epoch, until);
   TRACE(self, TRACE_SLEEP_END, 0);
+  /* The sequence lock (stats.c): odd while the pair changes. relaxed: the
+     release stores below order it before them, for a reader that acquires
+     either of them. */
+  uint32_t seq = load_relaxed(&self->stats.asleep_seq);
+  store_relaxed(&self->stats.asleep_seq, seq + 1);
+  /* release: pairs with the acquire loads in spool_stats_read(). */
   store_release(&self->stats.ns_asleep, load_relaxed(&self->stats.ns_asleep) + (uint64_t)ns);
+  TEST_HOOK(sleep_counted);
   store_release(&self->stats.asleep_since, 0);
+  /* release: pairs with the reader's acquire of the sequence, so a reader
+     that sees it even again sees both stores above. */
+  store_release(&self->stats.asleep_seq, seq + 2);
   return true;
 }
 
