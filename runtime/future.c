@@ -249,7 +249,9 @@ bool spool_future_cancel(spool_future *f) {
     pthread_mutex_lock(&f->lock);
     bool won = cas_acq_rel(&f->state, &expected, FUTURE_CANCELLED);
     pthread_mutex_unlock(&f->lock);
-    if (won) future_complete(f, FUTURE_CANCELLED, 0, NULL, NULL);
+    /* The completer is this worker, if any, as in future_set(): a waiting
+       task's continuation goes onto its deque (DESIGN.md). */
+    if (won) future_complete(f, FUTURE_CANCELLED, 0, NULL, worker_self());
     spool_future_release(f);
     return won || expected == FUTURE_CANCELLED;
   }
