@@ -193,8 +193,8 @@ typedef struct spool_config {
   unsigned workers;        /* 0: one per allowed hardware thread; at most 4096 */
   spool_bind bind;         /* default SPOOL_BIND_NONE */
   size_t fiber_stack_size; /* bytes; default 1 MiB */
-  /* Tasks suspended at once (each keeps a fiber: a stack and its guard
-     page, two memory mappings; the workers' own loop fibers come on top).
+  /* Tasks suspended at once (each keeps a fiber: a stack and the guard
+     below it, two memory mappings; the workers' own loop fibers come on top).
      Per executor. Default, from the kernel's limit on mappings per process
      (vm.max_map_count, /proc/sys/vm/max_map_count; 65530 when unreadable):
          (max_map_count - max(max_map_count / 4, 4096)) / 2,
@@ -208,8 +208,15 @@ typedef struct spool_config {
   const char *thread_name_prefix;    /* default "spool" */
   int (*initializer)(void *initarg); /* run on each worker thread before its first task */
   void *initarg;
-  bool catch_stack_overflow; /* default true: a clear message instead of a bare SIGSEGV */
-  const char *env_error;     /* set by spool_config_init: the malformed variable, or NULL */
+  /* Default true: a clear message instead of a bare SIGSEGV when a task
+     overflows its fiber stack into the 64 KiB guard below it. A function
+     whose frame is larger than the stack it has left plus 64 KiB can jump
+     the guard (into other memory, perhaps another fiber's stack) unless it
+     is compiled with -fstack-clash-protection; keep large buffers off fiber
+     stacks. A signal sent with kill() or sigqueue() is never taken for an
+     overflow. */
+  bool catch_stack_overflow;
+  const char *env_error; /* set by spool_config_init: the malformed variable, or NULL */
   /* Tracing: where to write a Chrome trace-event JSON file when the
      executor is destroyed (see "Tracing" below); NULL: off. Taken from the
      reserved space (it was reserved[0]). */

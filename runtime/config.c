@@ -20,7 +20,7 @@
 
 /* The default max_fibers follows from vm.max_map_count, the kernel's limit
    on mappings per process (DESIGN.md "Fibers", changed 2026-12). Each fiber
-   costs two mappings (its stack, and the guard page below it, which has
+   costs two mappings (its stack, and the guard below it, which has
    other permissions and so never merges with a neighbour), and the program
    keeps its own: libraries, heap arenas, thread stacks, sanitizer shadow,
    other executors. So

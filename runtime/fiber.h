@@ -81,7 +81,7 @@ struct fiber {
      bounds in AddressSanitizer builds, NULL otherwise. */
   char *stack_lo;     /* lowest usable byte, just above the guard */
   char *stack_hi;     /* one past the highest usable byte (this struct) */
-  char *guard_lo;     /* the guard page; the mapping starts here */
+  char *guard_lo;     /* the guard; the mapping starts here */
   size_t guard_size;  /* 0 for a thread's own fiber */
   size_t map_size;    /* the whole mapping: guard, stack and this struct */
   size_t stack_size;  /* the configured size, named by the overflow message */

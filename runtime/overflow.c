@@ -155,8 +155,13 @@ static void overflow_handler(int sig, siginfo_t *info, void *ucontext) {
   /* relaxed: written by this same thread, before the fault */
   const fiber *f = atomic_load_explicit(&overflow_running_fiber, memory_order_relaxed);
   uintptr_t addr = (uintptr_t)info->si_addr;
-  /* Unsigned wrap-around makes this one comparison a range check. */
-  if (f && f->guard_size && addr - (uintptr_t)f->guard_lo < f->guard_size) report_overflow(f);
+  /* Only a fault the kernel raised (si_code > 0) has an address: for a
+     signal sent by kill() or sigqueue() (si_code <= 0) the same storage
+     holds the sender's pid, uid or value, which may happen to look like a
+     guard address. Unsigned wrap-around makes the second test a range
+     check. */
+  if (info->si_code > 0 && f && f->guard_size && addr - (uintptr_t)f->guard_lo < f->guard_size)
+    report_overflow(f);
   pass_on(sig, info, ucontext);
 }
 

@@ -1,9 +1,10 @@
 /* The stack-overflow handler: a clear message instead of a bare SIGSEGV.
  *
- * A task that overflows its fiber stack touches the guard page below it.
- * The handler (SIGSEGV and SIGBUS, on an alternate signal stack, since the
- * faulting stack has no room left) recognises a fault inside the guard page
- * of the fiber running on the faulting thread, writes one line to stderr
+ * A task that overflows its fiber stack touches the guard below it (64 KiB
+ * or more, stack.h). The handler (SIGSEGV and SIGBUS, on an alternate
+ * signal stack, since the faulting stack has no room left) recognises a
+ * fault the kernel raised (si_code > 0) inside the guard of the fiber
+ * running on the faulting thread, writes one line to stderr
  * naming the problem and the fix, and aborts. Every other fault goes to the
  * handler installed before it, as if spool were not there.
  *

@@ -21,15 +21,16 @@ static size_t page_size(void) {
 
 int fiber_source_init(fiber_source *s, size_t stack_size, unsigned max_fibers) {
   size_t page = page_size();
-  if (max_fibers == 0 || stack_size > SIZE_MAX / 2 - page) {
+  size_t guard = (FIBER_GUARD_MIN + page - 1) & ~(page - 1); /* whole pages */
+  if (max_fibers == 0 || stack_size > SIZE_MAX / 2 - guard) {
     errno = EINVAL;
     return -1;
   }
   if (stack_size < FIBER_STACK_MIN) stack_size = FIBER_STACK_MIN;
   stack_size = (stack_size + page - 1) & ~(page - 1);
   s->stack_size = stack_size;
-  s->guard_size = page;
-  s->map_size = page + stack_size;
+  s->guard_size = guard;
+  s->map_size = guard + stack_size;
   s->max_fibers = max_fibers;
   atomic_init(&s->live, 0);
   int err = pthread_mutex_init(&s->lock, NULL);

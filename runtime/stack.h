@@ -1,9 +1,9 @@
-/* Fiber stacks: mmap'd with a guard page, pooled, and counted.
+/* Fiber stacks: mmap'd with a guard below, pooled, and counted.
  *
  * Each stack is one private anonymous mapping:
  *
  *     low                                                         high
- *     | guard page (PROT_NONE) | stack, grows down <-- | struct fiber |
+ *     | guard (PROT_NONE, >= 64 KiB) | stack, grows down <-- | struct fiber |
  *
  * The struct fiber that describes the stack lives in its top bytes, so a
  * pooled stack needs no allocation besides its mapping, and everything
@@ -31,6 +31,14 @@ struct fiber;
 
 /* The smallest stack; smaller requests are raised to it. */
 #define FIBER_STACK_MIN ((size_t)16 << 10)
+/* The guard below each stack: at least this, in whole pages. One page let
+   a function whose frame was larger than the stack left plus 4 KiB move
+   the stack pointer past the guard into the stack mapped below it (another
+   fiber's, with its header at the top) and write there without a fault
+   (found by review; compilers do not probe large frames unless built with
+   -fstack-clash-protection). A PROT_NONE guard costs address space only,
+   and stays one mapping whatever its size. */
+#define FIBER_GUARD_MIN ((size_t)64 << 10)
 /* Stacks a per-worker cache keeps. A worker's churn is one stack per
    suspension (taken) and one per resumption (put back), so a handful covers
    it; chosen, not tuned. */
@@ -49,7 +57,7 @@ struct fiber;
 typedef struct fiber_source {
   /* Set by fiber_source_init(), read-only afterwards. */
   size_t stack_size; /* bytes per stack, page-rounded (the struct fiber included) */
-  size_t guard_size; /* one page */
+  size_t guard_size; /* FIBER_GUARD_MIN in whole pages */
   size_t map_size;   /* guard_size + stack_size */
   unsigned max_fibers;
   /* Fibers taken and not yet put back. Read-modify-written by every thread

@@ -49,6 +49,11 @@ static void child_nested_waits_without_mappings(void) {
   c.fiber_stack_size = 64 << 10;
   spool_executor *ex = NULL;
   if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  /* Creating an executor allocates and maps: none counted means the
+     library's calls do not reach inject.c in this build (seen in the
+     AArch64 cross build, whose objcopy rename has no effect), so nothing
+     could be refused. */
+  if (fault_calls() == 0) _exit(HARNESS_SKIP);
   if (spool_future_create(&gate) != SPOOL_OK) _exit(2);
   /* Before the submits, whose publication the worker acquires. */
   fault_refuse_mappings(true);
@@ -65,6 +70,10 @@ int main(void) {
   harness_phase("nested waits that cannot park overflow with their cause named");
   child_outcome out;
   if (harness_run_child(child_nested_waits_without_mappings, &out)) {
+    if (WIFEXITED(out.status) && WEXITSTATUS(out.status) == HARNESS_SKIP) {
+      printf("skipped: the library's calls are not routed to the fault injector in this build\n");
+      return HARNESS_SKIP;
+    }
     if (CHECK(WIFSIGNALED(out.status) && WTERMSIG(out.status) == SIGABRT)) {
       char *line = strstr(out.err, "spool: ");
       char *nl = line ? strchr(line, '\n') : NULL;

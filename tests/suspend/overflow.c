@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "harness.h"
@@ -51,6 +52,13 @@ static int overflow_task(void *arg, void **result) {
 }
 
 static spool_future *resume_event;
+
+/* Parks (keeps its fiber) until the process ends. */
+static int suspend_then_overflow_never(void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  return spool_future_yield_until_done(resume_event);
+}
 
 /* Suspends first, so that it overflows a fiber it resumed on. */
 static int suspend_then_overflow(void *arg, void **result) {
@@ -105,6 +113,74 @@ static void child_overflow_after_resume(void) {
   spool_future_set_result(resume_event, NULL);
   spool_future_result(f, SPOOL_FOREVER, NULL);
   _exit(4);
+}
+
+/* A frame far larger than the stack left (the whole 64 KiB stack, and 16
+   KiB more): its lowest byte, written first, lies 16 KiB below the stack.
+   With a one-page guard that was past the guard, in whatever was mapped
+   below (another fiber's stack: silent corruption, or nothing: a bare
+   SIGSEGV); the guard is now 64 KiB, so it is caught and named. */
+#define BIG_FRAME ((size_t)(64 + 16) << 10)
+static __attribute__((noinline)) int big_frame(int k) {
+  volatile char buf[BIG_FRAME];
+  buf[0] = (char)k;
+  buf[BIG_FRAME - 1] = (char)k;
+  return buf[0] + buf[BIG_FRAME - 1];
+}
+
+static int big_frame_task(void *arg, void **result) {
+  (void)arg;
+  *result = HARNESS_PTR(big_frame(1));
+  return 0;
+}
+
+static void child_overflow_big_frame(void) {
+  spool_config c;
+  spool_config_init(&c);
+  c.workers = 1;
+  c.fiber_stack_size = 64 << 10;
+  spool_executor *ex = NULL;
+  if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  /* Stacks mapped below this one, so that a jump over a small guard
+     would land in one: a few tasks parked first. */
+  if (spool_future_create(&resume_event) != SPOOL_OK) _exit(2);
+  for (int i = 0; i < 4; i++)
+    if (spool_submit(ex, suspend_then_overflow_never, NULL, NULL) != SPOOL_OK) _exit(3);
+  run_overflow(ex, big_frame_task);
+}
+
+/* A SIGSEGV sent, not raised by a fault, whose siginfo carries an address
+   inside the running fiber's guard: the program ignores SIGSEGV, so it
+   must stay ignored (before, the handler read the address without asking
+   whether the kernel raised the signal, and reported an overflow). */
+static int send_guard_lookalike(void *arg, void **result) {
+  (void)arg;
+  (void)result;
+  volatile char local = 0;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = SIGSEGV;
+  si.si_code = SI_QUEUE; /* sent by a process */
+  /* 72 KiB below a local near the top of a 64 KiB stack: inside the 64
+     KiB guard below it. */
+  si.si_addr = (void *)((uintptr_t)&local - ((uintptr_t)72 << 10));
+  if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), SIGSEGV, &si) != 0)
+    return 1;
+  return local; /* 0: still running after the signal */
+}
+
+static void child_sent_signal_ignored(void) {
+  signal(SIGSEGV, SIG_IGN);
+  spool_config c;
+  spool_config_init(&c);
+  c.workers = 1;
+  c.fiber_stack_size = 64 << 10;
+  spool_executor *ex = NULL;
+  if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  spool_future *f = NULL;
+  if (spool_submit(ex, send_guard_lookalike, NULL, &f) != SPOOL_OK) _exit(3);
+  int rc = spool_future_result(f, SPOOL_FOREVER, NULL);
+  _exit(rc == SPOOL_OK ? 0 : 4);
 }
 
 static void check_overflow_child(void (*body)(void)) {
@@ -224,6 +300,10 @@ int main(void) {
     check_overflow_child(child_overflow_env);
     harness_phase("stack overflow after a resume");
     check_overflow_child(child_overflow_after_resume);
+    harness_phase("stack overflow by one frame larger than the stack");
+    check_overflow_child(child_overflow_big_frame);
+    harness_phase("a sent SIGSEGV with a guard-like address stays ignored");
+    harness_child_succeeds(child_sent_signal_ignored);
   } else {
     printf("stack-overflow message: not checked under a sanitizer\n");
   }
