@@ -134,8 +134,9 @@ typedef int (*spool_fn)(void *arg, void **result);
 /* A done callback: see "Callbacks" above. `f` is borrowed. */
 typedef void (*spool_callback)(spool_future *f, void *user);
 
-/* Where workers run, within the hardware threads the process may use (its
- * affinity mask: taskset, cgroup cpusets, numactl --cpunodebind), as hwloc
+/* Where workers run, within the hardware threads the process may use (the
+ * affinity mask of the thread that creates the executor, which its workers
+ * inherit: taskset, cgroup cpusets, numactl --cpunodebind), as hwloc
  * describes the machine:
  *
  *   NONE    nothing is bound; the OS places the threads (OMP_PROC_BIND=false).

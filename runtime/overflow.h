@@ -12,7 +12,11 @@
  * every switch updates (the arch switch stores into it, between the two
  * stacks); the handler only reads it, so it stays async-signal-safe.
  *
- * Turning it off is not calling overflow_install(). */
+ * Turning it off is not calling overflow_install(). Once installed, the
+ * handler stays for the life of the process (other threads may fault at
+ * any time), so the shared library is linked with -z nodelete: a
+ * dlclose() must not unmap the handler's code
+ * (tests/hardening/dlclose_handler.c). */
 #ifndef SPOOL_OVERFLOW_H
 #define SPOOL_OVERFLOW_H
 
@@ -26,7 +30,8 @@ struct fiber;
    overflow_running_slot() gave before the switch. Read by the handler, on
    the same thread (a fault is delivered to the thread that faulted).
    initial-exec: reading it in the handler must not call __tls_get_addr(),
-   which may allocate; the library is never dlopen'd after start-up. */
+   which may allocate (a program may dlopen() the library, as static TLS
+   has room left: glibc keeps a surplus for that). */
 extern _Thread_local _Atomic(const struct fiber *) overflow_running_fiber
     __attribute__((tls_model("initial-exec")));
 

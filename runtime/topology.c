@@ -75,10 +75,14 @@ static hwloc_topology_t topology_load(hwloc_bitmap_t allowed) {
     pthread_mutex_unlock(&topology_lock);
     return NULL;
   }
-  /* The process's binding (taskset, sched_setaffinity, cgroup cpusets),
-     intersected with what the topology allows. */
+  /* The creating thread's binding (taskset, sched_setaffinity, cgroup
+     cpusets), intersected with what the topology allows: the workers
+     inherit that thread's mask, so a count taken from the whole process's
+     (the union over its threads) could start more workers than the CPUs
+     they may run on (found by review). sched_getaffinity(0) below, and
+     OpenMP and oneTBB, read the calling thread's mask too. */
   if (!hwloc_topology_is_thissystem(topo) ||
-      hwloc_get_cpubind(topo, allowed, HWLOC_CPUBIND_PROCESS) != 0)
+      hwloc_get_cpubind(topo, allowed, HWLOC_CPUBIND_THREAD) != 0)
     hwloc_bitmap_copy(allowed, hwloc_topology_get_allowed_cpuset(topo));
   else
     hwloc_bitmap_and(allowed, allowed, hwloc_topology_get_allowed_cpuset(topo));
