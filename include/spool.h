@@ -341,7 +341,10 @@ int spool_join(spool_executor *ex, double timeout);
  * cancelled before the call returns (fire-and-forget ones are dropped and
  * counted in the `cancelled` statistic), including those of submits racing
  * with the call that return SPOOL_OK: afterwards only tasks a worker had
- * already taken may start; otherwise queued tasks still run.
+ * already taken may start; otherwise queued tasks still run. (Tasks that a
+ * concurrent spool_group_cancel() or spool_shutdown() took first are
+ * cancelled, never start, and are counted by that call, whose thread may
+ * still be running their callbacks when this call returns.)
  * With `wait`, returns after all of that has finished and the workers have
  * exited; a task suspended on a future that nobody completes keeps it
  * waiting. Idempotent (a later call may still ask for cancel or wait). With
@@ -729,7 +732,11 @@ int spool_group_join(spool_group *g, double timeout);
  * reaches it. To find queued members the call takes every queued item of
  * the executor as a thief and puts the others back (through the injection
  * queues), so it costs time in proportion to the executor's queued work.
- * Idempotent. SPOOL_OK, or SPOOL_EINVAL for NULL. */
+ * Members that a concurrent spool_shutdown(cancel_futures) or a concurrent
+ * cancel of the same group took first are cancelled too (they never
+ * start), but that other call runs their callbacks and counts them, and
+ * may still be doing so when this call returns: a spool_group_join() then
+ * waits for it. Idempotent. SPOOL_OK, or SPOOL_EINVAL for NULL. */
 int spool_group_cancel(spool_group *g);
 
 /* Whether spool_group_cancel() was called on g (false for NULL). */

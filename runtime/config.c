@@ -15,7 +15,7 @@
 #define DEFAULT_STACK_SIZE ((size_t)1 << 20)
 #define MIN_STACK_SIZE     ((size_t)16 << 10)
 /* A quarter of the address space: far beyond any mapping, low enough that
-   rounding up and guard pages cannot overflow a size_t. */
+   rounding up and the guards cannot overflow a size_t. */
 #define MAX_STACK_SIZE (SIZE_MAX >> 2)
 
 /* The default max_fibers follows from vm.max_map_count, the kernel's limit

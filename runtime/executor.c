@@ -609,24 +609,27 @@ work_item *executor_take_queued(spool_executor *ex, unsigned i) {
 }
 
 void executor_drain_begin(spool_executor *ex, drain *d) {
-  d->cancelled = NULL;
-  d->dropped = NULL;
+  d->cancelled = d->dropped = NULL;
+  d->cancelled_tail = &d->cancelled;
+  d->dropped_tail = &d->dropped;
   pthread_mutex_lock(&ex->drain_lock);
 }
 
 void drain_cancel_task(drain *d, spool_future *f) {
   if (future_cancel_claim(f)) {
     /* Ours now: the queue's reference comes along to drain_end. */
-    f->item.next = d->cancelled;
-    d->cancelled = &f->item;
+    f->item.next = NULL;
+    *d->cancelled_tail = &f->item;
+    d->cancelled_tail = &f->item.next;
   } else {
     spool_future_release(f); /* claimed or cancelled elsewhere */
   }
 }
 
 void drain_drop_detached(drain *d, work_item *item) {
-  item->next = d->dropped;
-  d->dropped = item;
+  item->next = NULL;
+  *d->dropped_tail = item;
+  d->dropped_tail = &item->next;
 }
 
 worker *executor_drain_end(spool_executor *ex, drain *d, worker *caller) {

@@ -690,7 +690,8 @@ work_item *executor_take_queued(spool_executor *ex, unsigned i);
    (callbacks) and drops the set-aside ones. Returns the worker the caller
    is on afterwards. */
 typedef struct drain {
-  work_item *cancelled, *dropped;
+  /* In the order taken (oldest first), as the callbacks then run. */
+  work_item *cancelled, **cancelled_tail, *dropped, **dropped_tail;
 } drain;
 void executor_drain_begin(spool_executor *ex, drain *d);
 void drain_cancel_task(drain *d, spool_future *f);

@@ -4,7 +4,7 @@
  * cannot take locks or walk the pools. It reads one thread-local, the note
  * of the fiber running on the faulting thread (SIGSEGV from a fault is
  * delivered to the thread that faulted), and checks the fault address
- * against that fiber's guard page: nothing else is ours. The arch switch
+ * against that fiber's guard: nothing else is ours. The arch switch
  * writes the note between its last use of the suspending stack (pushing
  * the saved registers, where the suspending fiber may overflow) and its
  * first use of the resumed one, so the note always names the stack in use.
@@ -44,7 +44,7 @@
 TLS_INITIAL_EXEC _Thread_local _Atomic(const fiber *) overflow_running_fiber;
 
 /* The alternate signal stack this module mapped for this thread (its
-   mapping, guard page first), or NULL. Owner thread only. */
+   mapping, guard first), or NULL. Owner thread only. */
 static TLS_INITIAL_EXEC _Thread_local char *altstack_map;
 static TLS_INITIAL_EXEC _Thread_local size_t altstack_map_size;
 

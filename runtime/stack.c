@@ -136,14 +136,18 @@ static fiber *stack_map(fiber_source *s) {
   /* MAP_NORESERVE: a 1 MiB stack is mostly never touched, so do not charge
      it all against overcommit. MAP_STACK: Linux 6.7 and later keep
      transparent huge pages off such mappings (a 2 MiB page per touched
-     stack would defeat committing stacks only as touched). */
-  char *base = mmap(NULL, s->map_size, PROT_READ | PROT_WRITE,
+     stack would defeat committing stacks only as touched). Mapped
+     inaccessible, then the stack part made writable: the guard is never
+     writable, so never charged as committed memory (with
+     vm.overcommit_memory=2, which ignores MAP_NORESERVE, a writable
+     mapping turned PROT_NONE afterwards stays charged). */
+  char *base = mmap(NULL, s->map_size, PROT_NONE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) {
     errno = ENOMEM;
     return NULL;
   }
-  if (mprotect(base, s->guard_size, PROT_NONE) != 0) {
+  if (mprotect(base + s->guard_size, s->map_size - s->guard_size, PROT_READ | PROT_WRITE) != 0) {
     munmap(base, s->map_size);
     errno = ENOMEM; /* mprotect fails only when out of mappings or memory */
     return NULL;

@@ -1,6 +1,7 @@
 /* spool_stats_read: per-worker counters, written by their owner only. */
 #include "internal.h"
 
+#include <sched.h>
 #include <string.h>
 
 void stats_count_cancelled(spool_executor *ex, worker *self) {
@@ -26,11 +27,16 @@ void stats_count_cancelled(spool_executor *ex, worker *self) {
    old start and counted the sleep twice; tests/hardening/
    stats_asleep_window.c.) */
 static uint64_t worker_ns_asleep(worker *w) {
-  for (;;) {
+  for (unsigned spins = 0;; spins++) {
     /* acquire: pairs with the owner's release store of the even sequence. */
     uint32_t seq = load_acquire(&w->stats.asleep_seq);
     if (seq & 1) {
-      cpu_relax();
+      /* The owner is inside its few stores; yield now and then, in case
+         it was preempted there and this thread holds its CPU. */
+      if ((spins & 63) == 63)
+        sched_yield();
+      else
+        cpu_relax();
       continue;
     }
     /* acquire: pair with the owner's release stores (worker.c); each keeps

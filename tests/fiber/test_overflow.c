@@ -4,7 +4,7 @@
  * the one-line message and die of SIGABRT (in a forked child, on the main
  * thread and on another thread); a SIGSEGV that is not a guard-page hit of
  * the running fiber reaches the handler installed before (which leaves with
- * siglongjmp), even a hit in the guard page of a fiber that is not running;
+ * siglongjmp), even a hit in the guard of a fiber that is not running;
  * with SIG_DFL before, such a fault and a SIGSEGV sent by kill() still kill
  * the process with SIGSEGV, silently; the alternate signal stack is made
  * once per thread and removed by the teardown.
@@ -182,7 +182,7 @@ static void test_faults_passed_on(void) {
   writer = fiber_acquire(&cache, writer_entry);
   fiber *idle = fiber_acquire(&cache, writer_entry);
   if (CHECK(writer && idle)) {
-    /* The guard page of a fiber that is not running is no overflow. */
+    /* The guard of a fiber that is not running is no overflow. */
     CHECK(write_faults(idle->guard_lo));
     /* Nor, for a running fiber, is a PROT_NONE page elsewhere or the guard
        page of another fiber. */

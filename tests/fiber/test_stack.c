@@ -1,4 +1,4 @@
-/* Fiber stacks: sizes, the guard page, pooling bounds, the cap, ENOMEM.
+/* Fiber stacks: sizes, the guard, pooling bounds, the cap, ENOMEM.
  * Acquire and release go through the fiber API (fiber_acquire prepares the
  * context; the counters come from stack.h). */
 #include <errno.h>

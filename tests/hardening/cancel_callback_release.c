@@ -8,8 +8,8 @@
  * none of its own, so once the callback released the last reference, the
  * next callback got a freed future and the cancel itself read f->handle
  * from freed memory (found by review; AddressSanitizer reports it as a
- * heap use after free in spool_future_cancel, which is how this test fails
- * in the ASan stage; other builds cannot see freed memory).
+ * heap use after free; in other builds the second callback's check fails
+ * when the freed block has been reused, as it was in the plain build).
  *
  * One worker, busy with a blocker; the victim task queued behind it; two
  * callbacks on the victim. The first lets the blocker finish, waits until

@@ -18,7 +18,9 @@
  *    cancelled.
  * 2. One worker, busy; N members of each of two groups queued; two threads
  *    cancel the groups at once. Checks: when a cancel returns, none of its
- *    group's members is still pending, and none of them ever runs.
+ *    group's members is still pending and the group joins at once (their
+ *    callbacks ran and they count as finished), and none of them ever
+ *    runs.
  *
  * The offset between the two calls varies from round to round.
  * SPOOL_STRESS_SCALE multiplies the rounds. */
@@ -140,6 +142,7 @@ typedef struct canceller {
   spool_future **members;
   unsigned offset;
   int pending_after; /* members still pending when its cancel returned */
+  int join_after;    /* spool_group_join(g, 0) then: members not finished */
 } canceller;
 
 static void *cancel_and_count(void *arg) {
@@ -150,6 +153,9 @@ static void *cancel_and_count(void *arg) {
   spool_group_cancel(c->g);
   for (int i = 0; i < TASKS; i++)
     c->pending_after += !spool_future_done(c->members[i]);
+  /* Only this call cancels g's members (the other drain keeps them), so
+     their callbacks have run and they count as finished. */
+  c->join_after = spool_group_join(c->g, 0);
   return NULL;
 }
 
@@ -177,6 +183,8 @@ static void group_cancel_against_group_cancel(unsigned round) {
   for (int k = 0; k < 2; k++) {
     CHECKF(c[k].pending_after == 0, "round %u: group %d had %d members pending after its cancel",
            round, k, c[k].pending_after);
+    CHECKF(c[k].join_after == SPOOL_OK, "round %u: group %d not joinable after its cancel (%d)",
+           round, k, c[k].join_after);
     spool_group_destroy(c[k].g);
     for (int i = 0; i < TASKS; i++)
       spool_future_release(fs[k][i]);

@@ -3,7 +3,7 @@
  * spool.h promises that the default cap leaves a quarter of
  * vm.max_map_count (at least 4096) to the program: the cap times the
  * mappings a parked task costs stays within the rest. That cost depends on
- * the build: 2 (the stack and its guard page), but 6 under ThreadSanitizer,
+ * the build: 2 (the stack and the guard below it), but 6 under ThreadSanitizer,
  * which maps regions of its own per fiber. With the divisor 2 there, TSan
  * failed to mmap (and aborted the program) once some 10,000 tasks were
  * parked, far below the cap of 24574.
@@ -84,7 +84,7 @@ int main(void) {
   double per_task = (double)(maps_parked - maps_before) / sample;
   printf("max_map_count %lld, default max_fibers %u, %.2f mappings per parked task\n", map_count,
          cap, per_task);
-  CHECK(per_task >= 1.5); /* at least the stack and its guard page: the measure works */
+  CHECK(per_task >= 1.5); /* at least the stack and its guard: the measure works */
   /* 2 % for the measure's own noise (a neighbouring region merging). */
   CHECK((double)cap * per_task <= (double)budget * 1.02);
   if (cap * per_task > budget * 1.02)

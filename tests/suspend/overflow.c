@@ -153,17 +153,33 @@ static void child_overflow_big_frame(void) {
    inside the running fiber's guard: the program ignores SIGSEGV, so it
    must stay ignored (before, the handler read the address without asking
    whether the kernel raised the signal, and reported an overflow). */
+/* The lowest byte of the writable mapping that holds p (from
+   /proc/self/maps), or 0. */
+static uintptr_t mapping_start(const void *p) {
+  FILE *maps = fopen("/proc/self/maps", "r");
+  if (!maps) return 0;
+  uintptr_t at = (uintptr_t)p, found = 0;
+  unsigned long lo, hi;
+  char line[512];
+  while (!found && fgets(line, sizeof line, maps))
+    if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= at && at < hi) found = lo;
+  fclose(maps);
+  return found;
+}
+
 static int send_guard_lookalike(void *arg, void **result) {
   (void)arg;
   (void)result;
   volatile char local = 0;
+  /* The byte just below this fiber's stack: inside its guard, whatever the
+     guard's size (the stack's writable mapping starts right above it). */
+  uintptr_t stack_lo = mapping_start((const void *)&local);
+  if (!stack_lo) return 2;
   siginfo_t si;
   memset(&si, 0, sizeof si);
   si.si_signo = SIGSEGV;
   si.si_code = SI_QUEUE; /* sent by a process */
-  /* 72 KiB below a local near the top of a 64 KiB stack: inside the 64
-     KiB guard below it. */
-  si.si_addr = (void *)((uintptr_t)&local - ((uintptr_t)72 << 10));
+  si.si_addr = (void *)(stack_lo - 1);
   if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), SIGSEGV, &si) != 0)
     return 1;
   return local; /* 0: still running after the signal */
