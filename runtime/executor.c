@@ -298,12 +298,6 @@ worker *detached_run(work_item *item, worker *self) {
    pushed, and by a shutdown that finds a submission in flight. */
 void (*volatile spool_test_hook_submit_accepted)(void);
 void (*volatile spool_test_hook_shutdown_waits)(void);
-#define TEST_HOOK(name)                                                                            \
-  do {                                                                                             \
-    if (spool_test_hook_##name) spool_test_hook_##name();                                          \
-  } while (0)
-#else
-#define TEST_HOOK(name) ((void)0)
 #endif
 
 /* In flight (file comment, "Shutdown with cancel_futures"). */

@@ -83,6 +83,18 @@ typedef struct worker_stats {
 
 #define STAT_ADD(w, field, n) owner_add_relaxed(&(w)->stats.field, (n))
 
+/* Test hooks: in a library built with -DSPOOL_TEST_HOOKS (tests/hardening),
+   TEST_HOOK(name) calls spool_test_hook_<name> if a test has set it; the
+   file that calls it defines the variable. Elsewhere it is nothing. */
+#ifdef SPOOL_TEST_HOOKS
+#define TEST_HOOK(name)                                                                            \
+  do {                                                                                             \
+    if (spool_test_hook_##name) spool_test_hook_##name();                                          \
+  } while (0)
+#else
+#define TEST_HOOK(name) ((void)0)
+#endif
+
 /* Free list of fire-and-forget task items, so steady-state submission does
    not call malloc. Owner only. */
 #define WORKER_FREE_ITEMS_MAX 1024 /* bounds what an idle worker hoards */

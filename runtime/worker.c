@@ -23,12 +23,6 @@
    called by a worker that has added a finished sleep to its total and not
    yet cleared the sleep's start. */
 void (*volatile spool_test_hook_sleep_counted)(void);
-#define TEST_HOOK(name)                                                                            \
-  do {                                                                                             \
-    if (spool_test_hook_##name) spool_test_hook_##name();                                          \
-  } while (0)
-#else
-#define TEST_HOOK(name) ((void)0)
 #endif
 
 /* How long an idle worker keeps searching before it sleeps: a few thread

@@ -22,20 +22,10 @@
 #define ROUNDS (10 * harness_scale())
 
 static spool_executor *ex;
-/* release/acquire: the blocker's announcement to main, and the first
-   callback's permission to the blocker. */
-static _Atomic int blocker_running, release_blocker;
+/* The first callback releases it. */
+static harness_blocker blocker;
 /* Written and read by the cancelling thread only (callbacks run there). */
 static int second_saw_cancelled;
-
-static int blocker(void *arg, void **result) {
-  (void)arg;
-  (void)result;
-  atomic_store_explicit(&blocker_running, 1, memory_order_release);
-  while (!atomic_load_explicit(&release_blocker, memory_order_acquire))
-    sched_yield();
-  return 0;
-}
 
 static int victim(void *arg, void **result) {
   (void)arg;
@@ -47,7 +37,7 @@ static void release_last_reference(spool_future *f, void *user) {
   (void)user;
   spool_stats before, now;
   spool_stats_read(ex, 0, &before);
-  atomic_store_explicit(&release_blocker, 1, memory_order_release);
+  harness_blocker_release(&blocker);
   /* seconds_asleep counts a sleep in progress: it grows once the worker,
      out of work, sleeps. */
   CHECK(HARNESS_UNTIL((spool_stats_read(ex, 0, &now), now.seconds_asleep > before.seconds_asleep),
@@ -64,11 +54,8 @@ int main(void) {
   ex = harness_executor(1);
   for (unsigned round = 0; round < ROUNDS; round++) {
     harness_phase("cancel whose callback releases the last reference");
-    atomic_store_explicit(&blocker_running, 0, memory_order_relaxed);
-    atomic_store_explicit(&release_blocker, 0, memory_order_relaxed);
     second_saw_cancelled = 0;
-    spool_future *b = harness_submit(ex, blocker, NULL);
-    CHECK(HARNESS_UNTIL(atomic_load_explicit(&blocker_running, memory_order_acquire), 30));
+    spool_future *b = harness_blocker_start(ex, &blocker);
     spool_future *f = harness_submit(ex, victim, NULL);
     CHECK_EQ(spool_future_add_done_callback(f, release_last_reference, NULL), SPOOL_OK);
     CHECK_EQ(spool_future_add_done_callback(f, check_still_cancelled, NULL), SPOOL_OK);

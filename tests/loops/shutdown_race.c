@@ -21,21 +21,12 @@
 #define ITEMS  4
 
 static spool_executor *ex;
-/* release/acquire pairs: the blocker's and the callers' announcements (to
-   main), main's release of the blocker (to the blocker). The counts are
+static harness_blocker blocker;
+/* release/acquire: the callers' announcements (to main). The counts are
    relaxed: main reads them after joining the threads and shutting down,
    which order every increment before the read. */
-static _Atomic int blocker_running, release_blocker, calling;
+static _Atomic int calling;
 static _Atomic int bodies_run, items_run;
-
-static int blocker(void *arg, void **result) {
-  (void)arg;
-  (void)result;
-  atomic_store_explicit(&blocker_running, 1, memory_order_release);
-  while (!atomic_load_explicit(&release_blocker, memory_order_acquire))
-    sched_yield();
-  return 0;
-}
 
 static int count_body(size_t lo, size_t hi, void *ctx) {
   (void)ctx;
@@ -74,8 +65,6 @@ int main(void) {
   for (unsigned round = 0; round < ROUNDS; round++) {
     harness_phase("spool_for and spool_map against shutdown(cancel_futures)");
     ex = harness_executor(1);
-    atomic_store_explicit(&blocker_running, 0, memory_order_relaxed);
-    atomic_store_explicit(&release_blocker, 0, memory_order_relaxed);
     atomic_store_explicit(&calling, 0, memory_order_relaxed);
     atomic_store_explicit(&bodies_run, 0, memory_order_relaxed);
     atomic_store_explicit(&items_run, 0, memory_order_relaxed);
@@ -83,8 +72,7 @@ int main(void) {
       errors[i] = 999;
       results[i] = sentinel;
     }
-    spool_future *b = harness_submit(ex, blocker, NULL);
-    CHECK(HARNESS_UNTIL(atomic_load_explicit(&blocker_running, memory_order_acquire), 30));
+    spool_future *b = harness_blocker_start(ex, &blocker);
     pthread_t t[2];
     CHECK(pthread_create(&t[0], NULL, call_for, NULL) == 0);
     CHECK(pthread_create(&t[1], NULL, call_map, NULL) == 0);
@@ -96,7 +84,7 @@ int main(void) {
     CHECK_EQ(spool_shutdown(ex, false, true), SPOOL_OK);
     for (int k = 0; k < 2; k++)
       pthread_join(t[k], NULL);
-    atomic_store_explicit(&release_blocker, 1, memory_order_release);
+    harness_blocker_release(&blocker);
     CHECK_EQ(for_rc, SPOOL_ESHUTDOWN);
     CHECK_EQ(map_rc, SPOOL_ESHUTDOWN);
     CHECK_EQ(atomic_load_explicit(&bodies_run, memory_order_relaxed), 0);

@@ -302,6 +302,39 @@ static inline spool_future *harness_submit(spool_executor *ex, spool_fn fn, void
   return f;
 }
 
+/* A blocker: a task that keeps its worker busy until the test releases it,
+   so that later tasks wait in the queue. */
+typedef struct harness_blocker {
+  /* release/acquire: the task's announcement that it runs (to
+     harness_blocker_start()), and harness_blocker_release()'s permission
+     to return (to the task). */
+  _Atomic int running, released;
+} harness_blocker;
+
+static inline int harness_blocker_task(void *arg, void **result) {
+  harness_blocker *b = arg;
+  (void)result;
+  atomic_store_explicit(&b->running, 1, memory_order_release);
+  while (!atomic_load_explicit(&b->released, memory_order_acquire))
+    sched_yield();
+  return 0;
+}
+
+/* Submits the blocker to ex and waits until a worker runs it; returns its
+   future (the task returns 0 once released). */
+static inline spool_future *harness_blocker_start(spool_executor *ex, harness_blocker *b) {
+  /* relaxed: before the submit, which publishes them to the task */
+  atomic_store_explicit(&b->running, 0, memory_order_relaxed);
+  atomic_store_explicit(&b->released, 0, memory_order_relaxed);
+  spool_future *f = harness_submit(ex, harness_blocker_task, b);
+  CHECK(HARNESS_UNTIL(atomic_load_explicit(&b->running, memory_order_acquire), 30));
+  return f;
+}
+
+static inline void harness_blocker_release(harness_blocker *b) {
+  atomic_store_explicit(&b->released, 1, memory_order_release);
+}
+
 /* The result of a future as an integer; -99999 on any error. */
 static inline intptr_t harness_result(spool_future *f, double timeout) {
   void *r = NULL;

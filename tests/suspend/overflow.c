@@ -68,6 +68,18 @@ static int suspend_then_overflow(void *arg, void **result) {
   return 0;
 }
 
+/* In a child: an executor of `workers` workers with 64 KiB fiber stacks
+   (exit status 2 if it cannot be created). */
+static spool_executor *child_executor_64k(unsigned workers) {
+  spool_config c;
+  spool_config_init(&c);
+  c.workers = workers;
+  c.fiber_stack_size = 64 << 10;
+  spool_executor *ex = NULL;
+  if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  return ex;
+}
+
 static void run_overflow(spool_executor *ex, spool_fn fn) {
   spool_future *f = NULL;
   if (spool_submit(ex, fn, NULL, &f) != SPOOL_OK) _exit(3);
@@ -76,12 +88,7 @@ static void run_overflow(spool_executor *ex, spool_fn fn) {
 }
 
 static void child_overflow_config(void) {
-  spool_config c;
-  spool_config_init(&c);
-  c.workers = 1;
-  c.fiber_stack_size = 64 << 10;
-  spool_executor *ex = NULL;
-  if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  spool_executor *ex = child_executor_64k(1);
   run_overflow(ex, overflow_task);
 }
 
@@ -96,12 +103,7 @@ static void child_overflow_env(void) {
 }
 
 static void child_overflow_after_resume(void) {
-  spool_config c;
-  spool_config_init(&c);
-  c.workers = 2;
-  c.fiber_stack_size = 64 << 10;
-  spool_executor *ex = NULL;
-  if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  spool_executor *ex = child_executor_64k(2);
   if (spool_future_create(&resume_event) != SPOOL_OK) _exit(2);
   spool_future *f = NULL;
   if (spool_submit(ex, suspend_then_overflow, NULL, &f) != SPOOL_OK) _exit(3);
@@ -142,12 +144,7 @@ static int big_frame_task(void *arg, void **result) {
 }
 
 static void child_overflow_big_frame(void) {
-  spool_config c;
-  spool_config_init(&c);
-  c.workers = 1;
-  c.fiber_stack_size = 64 << 10;
-  spool_executor *ex = NULL;
-  if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  spool_executor *ex = child_executor_64k(1);
   /* Stacks mapped below this one, so that a jump over a small guard
      would land in one: a few tasks parked first. */
   if (spool_future_create(&resume_event) != SPOOL_OK) _exit(2);
@@ -194,12 +191,7 @@ static int send_guard_lookalike(void *arg, void **result) {
 
 static void child_sent_signal_ignored(void) {
   signal(SIGSEGV, SIG_IGN);
-  spool_config c;
-  spool_config_init(&c);
-  c.workers = 1;
-  c.fiber_stack_size = 64 << 10;
-  spool_executor *ex = NULL;
-  if (spool_executor_create(&ex, &c) != SPOOL_OK) _exit(2);
+  spool_executor *ex = child_executor_64k(1);
   spool_future *f = NULL;
   if (spool_submit(ex, send_guard_lookalike, NULL, &f) != SPOOL_OK) _exit(3);
   int rc = spool_future_result(f, SPOOL_FOREVER, NULL);
